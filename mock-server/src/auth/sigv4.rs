@@ -1,0 +1,1772 @@
+//! AWS Signature Version 4 verification, the way S3 does it.
+//!
+//! Two mechanisms are understood: the `Authorization: AWS4-HMAC-SHA256 ...`
+//! header and presigned URLs (`X-Amz-Algorithm=AWS4-HMAC-SHA256&...` in the
+//! query). The canonical request is rebuilt from the request as received:
+//! the path is percent-decoded and re-encoded (every byte but the unreserved
+//! ones and `/`, uppercase hex, no normalisation of `//` or `.` segments), the
+//! query pairs are decoded (`+` is a literal plus), re-encoded and sorted, and
+//! the signed headers are trimmed with inner runs of spaces collapsed.
+//!
+//! Two lenient fallbacks are tried only after the S3-exact canonical request
+//! failed to match, so that clients which sign slightly differently still get
+//! through: the raw path exactly as received (for clients that sign their
+//! path verbatim while leaving reserved characters unencoded, or that encode
+//! `/` as `%2F`), and, when the raw query holds a `+`, the query with `+`
+//! read as a space (as `form_urlencoded` based signers do).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use hmac::{Hmac, Mac};
+use http::header::{AUTHORIZATION, DATE, HOST};
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
+use sha2::{Digest, Sha256};
+
+use super::chunked::ChunkSigner;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The only signing algorithm accepted: `AWS4-HMAC-SHA256`.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// `x-amz-content-sha256` value for a payload not covered by the signature.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// `x-amz-content-sha256` value for an `aws-chunked` body with signed chunks.
+pub const STREAMING_SIGNED: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+/// `x-amz-content-sha256` value for an `aws-chunked` body with signed chunks and signed trailers.
+pub const STREAMING_SIGNED_TRAILER: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+/// `x-amz-content-sha256` value for an `aws-chunked` body with unsigned chunks and trailers.
+pub const STREAMING_UNSIGNED_TRAILER: &str = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+/// How far the request time may be from the server's clock (S3: 15 minutes).
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+/// The largest `X-Amz-Expires` a presigned URL may carry (seven days).
+pub const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
+
+/// Lowercase hex SHA-256 of the empty string.
+pub(crate) const EMPTY_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+const X_AMZ_DATE: &str = "x-amz-date";
+const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
+const X_AMZ_SECURITY_TOKEN: &str = "x-amz-security-token";
+
+const Q_ALGORITHM: &[u8] = b"X-Amz-Algorithm";
+const Q_CREDENTIAL: &[u8] = b"X-Amz-Credential";
+const Q_DATE: &[u8] = b"X-Amz-Date";
+const Q_EXPIRES: &[u8] = b"X-Amz-Expires";
+const Q_SIGNED_HEADERS: &[u8] = b"X-Amz-SignedHeaders";
+const Q_SIGNATURE: &[u8] = b"X-Amz-Signature";
+const Q_SECURITY_TOKEN: &[u8] = b"X-Amz-Security-Token";
+const Q_CONTENT_SHA256: &[u8] = b"X-Amz-Content-Sha256";
+
+/// Every byte is encoded except the unreserved ones (`A-Z a-z 0-9 - . _ ~`).
+const ENCODE_QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// As [`ENCODE_QUERY`], but `/` is kept.
+const ENCODE_PATH: &AsciiSet = &ENCODE_QUERY.remove(b'/');
+
+const MALFORMED_CREDENTIAL: &str =
+    "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".";
+const UNSUPPORTED_MECHANISM: &str =
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.";
+const NEEDS_DATE: &str = "AWS authentication requires a valid Date or x-amz-date header";
+const BAD_CONTENT_SHA256: &str = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, \
+     STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, \
+     STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.";
+
+/// Looks up the secret key for an access key id.
+pub trait SecretLookup: Send + Sync {
+    /// The secret access key of `access_key`, or `None` if the key is unknown.
+    fn secret_for(&self, access_key: &str) -> Option<String>;
+}
+
+impl SecretLookup for HashMap<String, String> {
+    fn secret_for(&self, access_key: &str) -> Option<String> {
+        self.get(access_key).cloned()
+    }
+}
+
+impl<F> SecretLookup for F
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn secret_for(&self, access_key: &str) -> Option<String> {
+        self(access_key)
+    }
+}
+
+/// How the payload is covered by the signature (from `x-amz-content-sha256`,
+/// or the presigned-URL rule).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadMode {
+    /// `UNSIGNED-PAYLOAD`: the body is not covered.
+    Unsigned,
+    /// The lowercase hex SHA-256 the body must hash to; the caller checks it
+    /// after reading the body (a mismatch is S3's `XAmzContentSHA256Mismatch`).
+    Sha256(String),
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: `aws-chunked` body, signed chunks.
+    StreamingSigned,
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`: signed chunks and a signed trailer.
+    StreamingSignedTrailer,
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: unsigned chunks followed by trailers.
+    StreamingUnsignedTrailer,
+}
+
+impl PayloadMode {
+    /// Parses an `x-amz-content-sha256` value; `None` if S3 would reject it.
+    ///
+    /// A hex digest is accepted in either case and stored in lowercase.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            UNSIGNED_PAYLOAD => Some(Self::Unsigned),
+            STREAMING_SIGNED => Some(Self::StreamingSigned),
+            STREAMING_SIGNED_TRAILER => Some(Self::StreamingSignedTrailer),
+            STREAMING_UNSIGNED_TRAILER => Some(Self::StreamingUnsignedTrailer),
+            v if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(Self::Sha256(v.to_ascii_lowercase()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the body is `aws-chunked` framed.
+    pub fn is_streaming(&self) -> bool {
+        matches!(
+            self,
+            Self::StreamingSigned | Self::StreamingSignedTrailer | Self::StreamingUnsignedTrailer
+        )
+    }
+
+    /// Whether each chunk carries a chained signature.
+    pub fn is_signed_streaming(&self) -> bool {
+        matches!(self, Self::StreamingSigned | Self::StreamingSignedTrailer)
+    }
+
+    /// Whether trailing headers may follow the last chunk.
+    pub fn has_trailer(&self) -> bool {
+        matches!(
+            self,
+            Self::StreamingSignedTrailer | Self::StreamingUnsignedTrailer
+        )
+    }
+}
+
+/// A request whose signature checked out.
+#[derive(Debug)]
+pub struct Verified {
+    /// The access key id that signed the request.
+    pub access_key: String,
+    /// Region from the credential scope (not enforced).
+    pub region: String,
+    /// Service from the credential scope (not enforced).
+    pub service: String,
+    /// `x-amz-security-token` / `X-Amz-Security-Token`, if sent (not validated).
+    pub session_token: Option<String>,
+    /// Whether the request was authenticated by a presigned URL.
+    pub presigned: bool,
+    /// How the payload is covered.
+    pub payload: PayloadMode,
+    /// Set for the two signed streaming modes: verifies the chunk signatures,
+    /// seeded with this request's signature.
+    pub chunk_signer: Option<ChunkSigner>,
+}
+
+/// What S3 reports along with a `SignatureDoesNotMatch` error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureMismatch {
+    /// The access key id of the request.
+    pub access_key: String,
+    /// The signature the request carried.
+    pub signature_provided: String,
+    /// The string to sign the server computed (S3-exact variant).
+    pub string_to_sign: String,
+    /// The canonical request the server computed (S3-exact variant).
+    pub canonical_request: String,
+}
+
+/// Why a request was rejected; each maps to an S3 error code and HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthError {
+    /// The access key id is unknown (403). Holds the key id.
+    InvalidAccessKeyId(String),
+    /// The signature did not match (403).
+    SignatureDoesNotMatch(Box<SignatureMismatch>),
+    /// The request time is more than 15 minutes away from the server's (403).
+    RequestTimeTooSkewed {
+        /// The request time as sent.
+        request_time: String,
+        /// The server time, ISO 8601 basic format.
+        server_time: String,
+    },
+    /// The `Authorization` header could not be parsed (400).
+    AuthorizationHeaderMalformed(String),
+    /// The presigned-URL query parameters are wrong (400).
+    AuthorizationQueryParametersError(String),
+    /// Authentication was refused, e.g. an expired presigned URL or no date (403).
+    AccessDenied(String),
+    /// The request is invalid, e.g. a missing `x-amz-content-sha256` or an
+    /// unsupported authentication mechanism (400).
+    InvalidRequest(String),
+    /// An argument is invalid, e.g. a bad `x-amz-content-sha256` value (400).
+    InvalidArgument(String),
+}
+
+impl AuthError {
+    /// The S3 error code (`<Code>` in the error document).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidAccessKeyId(_) => "InvalidAccessKeyId",
+            Self::SignatureDoesNotMatch(_) => "SignatureDoesNotMatch",
+            Self::RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
+            Self::AuthorizationHeaderMalformed(_) => "AuthorizationHeaderMalformed",
+            Self::AuthorizationQueryParametersError(_) => "AuthorizationQueryParametersError",
+            Self::AccessDenied(_) => "AccessDenied",
+            Self::InvalidRequest(_) => "InvalidRequest",
+            Self::InvalidArgument(_) => "InvalidArgument",
+        }
+    }
+
+    /// The HTTP status S3 answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidAccessKeyId(_)
+            | Self::SignatureDoesNotMatch(_)
+            | Self::RequestTimeTooSkewed { .. }
+            | Self::AccessDenied(_) => StatusCode::FORBIDDEN,
+            Self::AuthorizationHeaderMalformed(_)
+            | Self::AuthorizationQueryParametersError(_)
+            | Self::InvalidRequest(_)
+            | Self::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The human-readable message (`<Message>` in the error document).
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidAccessKeyId(_) => {
+                "The AWS Access Key Id you provided does not exist in our records.".to_owned()
+            }
+            Self::SignatureDoesNotMatch(_) => "The request signature we calculated does not \
+                 match the signature you provided. Check your key and signing method."
+                .to_owned(),
+            Self::RequestTimeTooSkewed { .. } => {
+                "The difference between the request time and the current time is too large."
+                    .to_owned()
+            }
+            Self::AuthorizationHeaderMalformed(detail) => {
+                format!("The authorization header is malformed; {detail}")
+            }
+            Self::AuthorizationQueryParametersError(m)
+            | Self::AccessDenied(m)
+            | Self::InvalidRequest(m)
+            | Self::InvalidArgument(m) => m.clone(),
+        }
+    }
+
+    /// Extra elements S3 puts in the error document, as `(element, text)`.
+    pub fn extra_fields(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::InvalidAccessKeyId(key) => vec![("AWSAccessKeyId", key.clone())],
+            Self::SignatureDoesNotMatch(m) => vec![
+                ("AWSAccessKeyId", m.access_key.clone()),
+                ("StringToSign", m.string_to_sign.clone()),
+                ("SignatureProvided", m.signature_provided.clone()),
+                ("CanonicalRequest", m.canonical_request.clone()),
+            ],
+            Self::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            } => vec![
+                ("RequestTime", request_time.clone()),
+                ("ServerTime", server_time.clone()),
+                (
+                    "MaxAllowedSkewMilliseconds",
+                    MAX_CLOCK_SKEW.as_millis().to_string(),
+                ),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Derives the SigV4 signing key: the HMAC-SHA256 chain over `"AWS4" + secret`,
+/// `date` (`YYYYMMDD`), `region`, `service` and `"aws4_request"`.
+pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    let k_secret = format!("AWS4{secret}");
+    let k_date = hmac_sha256(k_secret.as_bytes(), date.as_bytes());
+    let k_region = hmac_sha256(&k_date, region.as_bytes());
+    let k_service = hmac_sha256(&k_region, service.as_bytes());
+    hmac_sha256(&k_service, b"aws4_request")
+}
+
+/// Verifies the head of a request.
+///
+/// Returns `Ok(None)` if the request carries no authentication at all
+/// (anonymous), `Ok(Some(_))` if its signature checks out. The body is not
+/// looked at: see [`Verified::payload`].
+pub fn verify(
+    parts: &Parts,
+    lookup: &dyn SecretLookup,
+    now: SystemTime,
+) -> Result<Option<Verified>, AuthError> {
+    let query = parts.uri.query().unwrap_or("");
+    let pairs = split_query(query);
+    let has_key = |name: &[u8]| pairs.iter().any(|(k, _)| decode(k, false) == name);
+    let presigned = has_key(Q_ALGORITHM) || has_key(Q_CREDENTIAL) || has_key(Q_SIGNATURE);
+
+    let mut auth_headers = parts.headers.get_all(AUTHORIZATION).iter();
+    let auth = auth_headers.next();
+    if auth_headers.next().is_some() {
+        return Err(AuthError::InvalidArgument(
+            "Multiple Authorization headers are not allowed".to_owned(),
+        ));
+    }
+
+    match (auth, presigned) {
+        (Some(_), true) => Err(AuthError::InvalidArgument(
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
+             Signature query string parameter or the Authorization header should be specified"
+                .to_owned(),
+        )),
+        (Some(auth), false) => {
+            let auth = auth.to_str().map_err(|_| {
+                AuthError::AuthorizationHeaderMalformed("the header is not valid ASCII.".to_owned())
+            })?;
+            verify_header(parts, auth, &pairs, lookup, now).map(Some)
+        }
+        (None, true) => verify_presigned(parts, &pairs, lookup, now).map(Some),
+        (None, false) => {
+            if has_key(b"AWSAccessKeyId") && has_key(b"Signature") {
+                Err(AuthError::InvalidRequest(UNSUPPORTED_MECHANISM.to_owned()))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `AK/YYYYMMDD/region/service/aws4_request`.
+struct Credential {
+    access_key: String,
+    date: String,
+    region: String,
+    service: String,
+}
+
+impl Credential {
+    fn parse(value: &str) -> Option<Self> {
+        let mut it = value.split('/');
+        let access_key = it.next()?;
+        let date = it.next()?;
+        let region = it.next()?;
+        let service = it.next()?;
+        let terminator = it.next()?;
+        if it.next().is_some()
+            || terminator != "aws4_request"
+            || access_key.is_empty()
+            || region.is_empty()
+            || service.is_empty()
+            || date.len() != 8
+            || !date.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(Self {
+            access_key: access_key.to_owned(),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        })
+    }
+
+    fn scope(&self) -> String {
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
+    }
+}
+
+/// The three components of an `Authorization: AWS4-HMAC-SHA256 ...` header.
+struct AuthorizationHeader<'a> {
+    credential: Credential,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError> {
+    let value = value.trim();
+    let (algorithm, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    if algorithm == "AWS" || algorithm == "AWS4-ECDSA-P256-SHA256" {
+        return Err(AuthError::InvalidRequest(UNSUPPORTED_MECHANISM.to_owned()));
+    }
+    if algorithm != ALGORITHM {
+        return Err(AuthError::InvalidArgument(
+            "Unsupported Authorization Type".to_owned(),
+        ));
+    }
+    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+    for component in rest.split(',') {
+        let component = component.trim();
+        if component.is_empty() {
+            continue;
+        }
+        let slot = match component.split_once('=') {
+            Some(("Credential", v)) => Some((&mut credential, v)),
+            Some(("SignedHeaders", v)) => Some((&mut signed_headers, v)),
+            Some(("Signature", v)) => Some((&mut signature, v)),
+            _ => None,
+        };
+        match slot {
+            Some((slot, v)) if slot.is_none() => *slot = Some(v.trim()),
+            _ => {
+                return Err(AuthError::AuthorizationHeaderMalformed(format!(
+                    "the authorization component \"{component}\" is malformed."
+                )));
+            }
+        }
+    }
+    let (Some(credential), Some(signed_headers), Some(signature)) =
+        (credential, signed_headers, signature)
+    else {
+        return Err(AuthError::AuthorizationHeaderMalformed(
+            "the authorization header requires three components: Credential, SignedHeaders, \
+             and Signature."
+                .to_owned(),
+        ));
+    };
+    let credential = Credential::parse(credential)
+        .ok_or_else(|| AuthError::AuthorizationHeaderMalformed(MALFORMED_CREDENTIAL.to_owned()))?;
+    if !valid_signed_headers(signed_headers) {
+        return Err(AuthError::AuthorizationHeaderMalformed(format!(
+            "the authorization component \"SignedHeaders={signed_headers}\" is malformed."
+        )));
+    }
+    Ok(AuthorizationHeader {
+        credential,
+        signed_headers,
+        signature,
+    })
+}
+
+fn valid_signed_headers(list: &str) -> bool {
+    !list.is_empty()
+        && list
+            .split(';')
+            .all(|h| !h.is_empty() && http::HeaderName::from_bytes(h.as_bytes()).is_ok())
+}
+
+fn verify_header(
+    parts: &Parts,
+    auth: &str,
+    pairs: &[(&str, &str)],
+    lookup: &dyn SecretLookup,
+    now: SystemTime,
+) -> Result<Verified, AuthError> {
+    let header = parse_authorization(auth)?;
+    let content_sha256 = match parts.headers.get(X_AMZ_CONTENT_SHA256) {
+        None => {
+            return Err(AuthError::InvalidRequest(
+                "Missing required header for this request: x-amz-content-sha256".to_owned(),
+            ));
+        }
+        Some(v) => v
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| AuthError::InvalidArgument(BAD_CONTENT_SHA256.to_owned()))?,
+    };
+    let payload = PayloadMode::parse(content_sha256)
+        .ok_or_else(|| AuthError::InvalidArgument(BAD_CONTENT_SHA256.to_owned()))?;
+
+    let (amz_date, request_time) = header_date(&parts.headers)?;
+    let credential = &header.credential;
+    if amz_date[..8] != credential.date {
+        return Err(AuthError::AuthorizationHeaderMalformed(
+            "Invalid credential date. Date is not the same as X-Amz-Date.".to_owned(),
+        ));
+    }
+    let secret = lookup
+        .secret_for(&credential.access_key)
+        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.clone()))?;
+    if too_far_apart(request_time, now) {
+        return Err(AuthError::RequestTimeTooSkewed {
+            request_time: amz_date,
+            server_time: format_amz_date(now),
+        });
+    }
+
+    let key = signing_key(
+        &secret,
+        &credential.date,
+        &credential.region,
+        &credential.service,
+    );
+    let scope = credential.scope();
+    check_signature(&SignatureCheck {
+        parts,
+        pairs,
+        presigned: false,
+        signed_headers: header.signed_headers,
+        payload_hash: content_sha256,
+        amz_date: &amz_date,
+        scope: &scope,
+        key: &key,
+        provided: header.signature,
+        access_key: &credential.access_key,
+    })?;
+
+    let chunk_signer = payload
+        .is_signed_streaming()
+        .then(|| ChunkSigner::new(key, amz_date, scope, header.signature));
+    Ok(Verified {
+        access_key: credential.access_key.clone(),
+        region: credential.region.clone(),
+        service: credential.service.clone(),
+        session_token: header_string(&parts.headers, X_AMZ_SECURITY_TOKEN),
+        presigned: false,
+        payload,
+        chunk_signer,
+    })
+}
+
+fn verify_presigned(
+    parts: &Parts,
+    pairs: &[(&str, &str)],
+    lookup: &dyn SecretLookup,
+    now: SystemTime,
+) -> Result<Verified, AuthError> {
+    let get = |name: &[u8]| {
+        pairs
+            .iter()
+            .find(|(k, _)| decode(k, false) == name)
+            .map(|(_, v)| String::from_utf8_lossy(&decode(v, false)).into_owned())
+    };
+    let query_error = |m: &str| AuthError::AuthorizationQueryParametersError(m.to_owned());
+
+    let (
+        Some(algorithm),
+        Some(credential),
+        Some(date),
+        Some(expires),
+        Some(signed_headers),
+        Some(signature),
+    ) = (
+        get(Q_ALGORITHM),
+        get(Q_CREDENTIAL),
+        get(Q_DATE),
+        get(Q_EXPIRES),
+        get(Q_SIGNED_HEADERS),
+        get(Q_SIGNATURE),
+    )
+    else {
+        return Err(query_error(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, \
+             X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and \
+             X-Amz-Expires parameters.",
+        ));
+    };
+    if algorithm != ALGORITHM {
+        return Err(query_error(
+            "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+        ));
+    }
+    let credential = Credential::parse(&credential).ok_or_else(|| {
+        query_error(&format!(
+            "Error parsing the X-Amz-Credential parameter; {MALFORMED_CREDENTIAL}"
+        ))
+    })?;
+    let request_time = parse_amz_date(&date).ok_or_else(|| {
+        query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    })?;
+    if date[..8] != credential.date {
+        return Err(query_error(
+            "Invalid credential date. Date is not the same as X-Amz-Date.",
+        ));
+    }
+    if expires.is_empty() || !expires.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(query_error("X-Amz-Expires should be a number"));
+    }
+    let expires = expires.parse::<u64>().unwrap_or(u64::MAX);
+    if expires > MAX_PRESIGNED_EXPIRES {
+        return Err(query_error(
+            "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
+        ));
+    }
+    if !valid_signed_headers(&signed_headers) {
+        return Err(query_error(&format!(
+            "X-Amz-SignedHeaders \"{signed_headers}\" is malformed."
+        )));
+    }
+
+    let secret = lookup
+        .secret_for(&credential.access_key)
+        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.clone()))?;
+    if request_time
+        .duration_since(now)
+        .is_ok_and(|ahead| ahead > MAX_CLOCK_SKEW)
+    {
+        return Err(AuthError::RequestTimeTooSkewed {
+            request_time: date,
+            server_time: format_amz_date(now),
+        });
+    }
+    let expired = request_time
+        .checked_add(Duration::from_secs(expires))
+        .is_none_or(|end| end < now);
+    if expired {
+        return Err(AuthError::AccessDenied("Request has expired".to_owned()));
+    }
+
+    let query_sha256 = get(Q_CONTENT_SHA256);
+    let payload_hash = query_sha256.as_deref().unwrap_or(UNSIGNED_PAYLOAD);
+    // The signature only covers `payload_hash`; a hash or unsigned-trailer
+    // framing announced by header is still honoured for the body.
+    let announced = match &query_sha256 {
+        Some(v) => Some(v.clone()),
+        None => header_string(&parts.headers, X_AMZ_CONTENT_SHA256),
+    };
+    let payload = match announced {
+        None => PayloadMode::Unsigned,
+        Some(v) => match PayloadMode::parse(v.trim()) {
+            Some(mode) if !mode.is_signed_streaming() => mode,
+            _ => return Err(AuthError::InvalidArgument(BAD_CONTENT_SHA256.to_owned())),
+        },
+    };
+
+    let key = signing_key(
+        &secret,
+        &credential.date,
+        &credential.region,
+        &credential.service,
+    );
+    check_signature(&SignatureCheck {
+        parts,
+        pairs,
+        presigned: true,
+        signed_headers: &signed_headers,
+        payload_hash,
+        amz_date: &date,
+        scope: &credential.scope(),
+        key: &key,
+        provided: &signature,
+        access_key: &credential.access_key,
+    })?;
+
+    Ok(Verified {
+        access_key: credential.access_key.clone(),
+        region: credential.region.clone(),
+        service: credential.service.clone(),
+        session_token: get(Q_SECURITY_TOKEN)
+            .or_else(|| header_string(&parts.headers, X_AMZ_SECURITY_TOKEN)),
+        presigned: true,
+        payload,
+        chunk_signer: None,
+    })
+}
+
+/// Inputs for rebuilding the canonical request and comparing signatures.
+struct SignatureCheck<'a> {
+    parts: &'a Parts,
+    pairs: &'a [(&'a str, &'a str)],
+    presigned: bool,
+    signed_headers: &'a str,
+    payload_hash: &'a str,
+    amz_date: &'a str,
+    scope: &'a str,
+    key: &'a [u8; 32],
+    provided: &'a str,
+    access_key: &'a str,
+}
+
+fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
+    let raw_path = match c.parts.uri.path() {
+        "" => "/",
+        p => p,
+    };
+    let canonical_path = canonical_uri(raw_path);
+    let mut paths = vec![canonical_path.as_str()];
+    if raw_path != canonical_path {
+        paths.push(raw_path);
+    }
+    let mut queries = vec![canonical_query(c.pairs, c.presigned, false)];
+    if c.pairs
+        .iter()
+        .any(|(k, v)| k.contains('+') || v.contains('+'))
+    {
+        queries.push(canonical_query(c.pairs, c.presigned, true));
+    }
+    let headers = canonical_headers(c.parts, c.signed_headers);
+
+    let mut first = None;
+    for path in &paths {
+        for query in &queries {
+            let creq = canonical_request(
+                c.parts.method.as_str(),
+                path,
+                query,
+                &headers,
+                c.signed_headers,
+                c.payload_hash,
+            );
+            let sts = string_to_sign(c.amz_date, c.scope, &creq);
+            let signature = hex::encode(hmac_sha256(c.key, sts.as_bytes()));
+            if ct_eq(signature.as_bytes(), c.provided.as_bytes()) {
+                return Ok(());
+            }
+            first.get_or_insert((creq, sts));
+        }
+    }
+    let (creq, sts) = first.unwrap_or_default();
+    Err(AuthError::SignatureDoesNotMatch(Box::new(
+        SignatureMismatch {
+            access_key: c.access_key.to_owned(),
+            signature_provided: c.provided.to_owned(),
+            string_to_sign: sts,
+            canonical_request: String::from_utf8_lossy(&creq).into_owned(),
+        },
+    )))
+}
+
+fn canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[u8],
+    signed_headers: &str,
+    payload_hash: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        method.len() + path.len() + query.len() + headers.len() + signed_headers.len() + 80,
+    );
+    for part in [method, path, query] {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(headers);
+    out.push(b'\n');
+    out.extend_from_slice(signed_headers.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(payload_hash.as_bytes());
+    out
+}
+
+fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u8]) -> String {
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical_request)
+    )
+}
+
+/// The path percent-decoded, then every byte but unreserved ones and `/` encoded.
+fn canonical_uri(raw_path: &str) -> String {
+    let decoded: Vec<u8> = percent_decode(raw_path.as_bytes()).collect();
+    percent_encode(&decoded, ENCODE_PATH).to_string()
+}
+
+/// Splits a raw query into raw `(key, value)` pairs; empty pieces are dropped
+/// and a key without `=` has an empty value.
+fn split_query(query: &str) -> Vec<(&str, &str)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect()
+}
+
+fn decode(raw: &str, plus_as_space: bool) -> Vec<u8> {
+    if plus_as_space && raw.contains('+') {
+        let replaced = raw.replace('+', " ");
+        percent_decode(replaced.as_bytes()).collect()
+    } else {
+        percent_decode(raw.as_bytes()).collect()
+    }
+}
+
+fn canonical_query(pairs: &[(&str, &str)], presigned: bool, plus_as_space: bool) -> String {
+    let mut encoded: Vec<(String, String)> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = decode(k, plus_as_space);
+            if presigned && key == Q_SIGNATURE {
+                return None;
+            }
+            let value = decode(v, plus_as_space);
+            Some((
+                percent_encode(&key, ENCODE_QUERY).to_string(),
+                percent_encode(&value, ENCODE_QUERY).to_string(),
+            ))
+        })
+        .collect();
+    encoded.sort_unstable();
+    let mut out = String::new();
+    for (i, (k, v)) in encoded.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// `name:value\n` for each signed header, in the order listed.
+fn canonical_headers(parts: &Parts, signed_headers: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for name in signed_headers.split(';') {
+        let name = name.to_ascii_lowercase();
+        out.extend_from_slice(name.as_bytes());
+        out.push(b':');
+        let mut any = false;
+        for value in parts.headers.get_all(name.as_str()) {
+            if any {
+                out.push(b',');
+            }
+            any = true;
+            push_trimmed(&mut out, value.as_bytes());
+        }
+        if !any && name == HOST.as_str() {
+            // HTTP/2 carries the host in `:authority`, which ends up in the URI.
+            if let Some(authority) = parts.uri.authority() {
+                push_trimmed(&mut out, authority.as_str().as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Appends `value` without leading/trailing whitespace and with inner runs of
+/// spaces collapsed to one.
+fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ws(b)).unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map_or(start, |i| i + 1);
+    let mut prev_space = false;
+    for &b in &value[start..end] {
+        if b == b' ' {
+            if prev_space {
+                continue;
+            }
+            prev_space = true;
+        } else {
+            prev_space = false;
+        }
+        out.push(b);
+    }
+}
+
+fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+}
+
+/// The request time of header auth: `x-amz-date`, else `Date` (RFC 1123).
+/// Returns it in ISO 8601 basic form (as signed) and as a time.
+fn header_date(headers: &HeaderMap) -> Result<(String, SystemTime), AuthError> {
+    let denied = || AuthError::AccessDenied(NEEDS_DATE.to_owned());
+    if let Some(value) = headers.get(X_AMZ_DATE) {
+        let value = value.to_str().map_err(|_| denied())?.trim();
+        let time = parse_amz_date(value).ok_or_else(denied)?;
+        return Ok((value.to_owned(), time));
+    }
+    let value = headers.get(DATE).ok_or_else(denied)?;
+    let value = value.to_str().map_err(|_| denied())?;
+    let time = httpdate::parse_http_date(value.trim()).map_err(|_| denied())?;
+    Ok((format_amz_date(time), time))
+}
+
+/// Parses `YYYYMMDD'T'HHMMSS'Z'`.
+pub(crate) fn parse_amz_date(value: &str) -> Option<SystemTime> {
+    let b = value.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = b.get(r)?;
+        if !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        s.iter()
+            .try_fold(0u32, |acc, d| Some(acc * 10 + u32::from(d - b'0')))
+    };
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(digits(4..6)?).ok()?).ok()?;
+    let day = u8::try_from(digits(6..8)?).ok()?;
+    let hour = u8::try_from(digits(9..11)?).ok()?;
+    let minute = u8::try_from(digits(11..13)?).ok()?;
+    let second = u8::try_from(digits(13..15)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    let clock = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, clock)
+            .assume_utc()
+            .into(),
+    )
+}
+
+/// Formats a time as `YYYYMMDD'T'HHMMSS'Z'`.
+pub(crate) fn format_amz_date(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn too_far_apart(a: SystemTime, b: SystemTime) -> bool {
+    match a.duration_since(b) {
+        Ok(d) => d > MAX_CLOCK_SKEW,
+        Err(e) => e.duration() > MAX_CLOCK_SKEW,
+    }
+}
+
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::chunked;
+    use aws_credential_types::Credentials;
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation,
+        SigningSettings, UriPathNormalizationMode, sign,
+    };
+    use aws_sigv4::sign::v4;
+    use aws_smithy_runtime_api::client::identity::Identity;
+    use std::time::UNIX_EPOCH;
+
+    const AK: &str = "AKIDEXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const HOST_NAME: &str = "bucket.localhost:9000";
+
+    /// 2026-01-01T00:00:00Z.
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+    }
+
+    fn keys() -> HashMap<String, String> {
+        HashMap::from([(AK.to_owned(), SECRET.to_owned())])
+    }
+
+    #[derive(Clone)]
+    struct Opts {
+        time: SystemTime,
+        token: Option<&'static str>,
+        location: SignatureLocation,
+        expires: Option<Duration>,
+        content_sha256_header: bool,
+    }
+
+    impl Default for Opts {
+        fn default() -> Self {
+            Self {
+                time: t0(),
+                token: None,
+                location: SignatureLocation::Headers,
+                expires: None,
+                content_sha256_header: true,
+            }
+        }
+    }
+
+    /// Signs like aws-sdk-s3 does (single encoding, no path normalisation),
+    /// then returns the head as a server sees it (origin-form URI, Host header).
+    fn signed(
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: SignableBody<'_>,
+        opts: &Opts,
+    ) -> (Parts, String) {
+        let uri = format!("https://{HOST_NAME}{path_and_query}");
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header(HOST, HOST_NAME);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let mut request = builder.body(()).unwrap();
+
+        let identity: Identity =
+            Credentials::new(AK, SECRET, opts.token.map(str::to_owned), None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        if opts.content_sha256_header {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        settings.signature_location = opts.location;
+        settings.expires_in = opts.expires;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(opts.time)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            uri.as_str(),
+            request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+            body,
+        )
+        .unwrap();
+        let (instructions, signature) = sign(signable, &params).unwrap().into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+
+        let (mut parts, ()) = request.into_parts();
+        let origin = parts.uri.path_and_query().unwrap().as_str().to_owned();
+        parts.uri = origin.parse().unwrap();
+        (parts, signature)
+    }
+
+    fn get(path_and_query: &str) -> Parts {
+        signed(
+            "GET",
+            path_and_query,
+            &[],
+            SignableBody::empty(),
+            &Opts::default(),
+        )
+        .0
+    }
+
+    fn ok(parts: &Parts) -> Verified {
+        match verify(parts, &keys(), t0()) {
+            Ok(Some(v)) => v,
+            other => panic!("expected a verified request, got {other:?}"),
+        }
+    }
+
+    fn err(parts: &Parts, now: SystemTime) -> AuthError {
+        match verify(parts, &keys(), now) {
+            Err(e) => e,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// Replaces the last character of the Authorization signature.
+    fn flip_signature(parts: &mut Parts) {
+        let auth = parts.headers[AUTHORIZATION].to_str().unwrap().to_owned();
+        let last = if auth.ends_with('0') { '1' } else { '0' };
+        let flipped = format!("{}{last}", &auth[..auth.len() - 1]);
+        parts
+            .headers
+            .insert(AUTHORIZATION, flipped.parse().unwrap());
+    }
+
+    fn manual_parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn simple_get() {
+        let v = ok(&get("/bucket/key.txt"));
+        assert_eq!(v.access_key, AK);
+        assert_eq!(v.region, "us-east-1");
+        assert_eq!(v.service, "s3");
+        assert!(!v.presigned);
+        assert_eq!(v.payload, PayloadMode::Sha256(EMPTY_SHA256.to_owned()));
+        assert!(v.chunk_signer.is_none());
+        assert!(v.session_token.is_none());
+    }
+
+    #[test]
+    fn put_with_payload_hash() {
+        let body = b"hello, world";
+        let (parts, _) = signed(
+            "PUT",
+            "/bucket/hello.txt",
+            &[("content-type", "text/plain"), ("content-length", "12")],
+            SignableBody::Bytes(body),
+            &Opts::default(),
+        );
+        let v = ok(&parts);
+        assert_eq!(v.payload, PayloadMode::Sha256(sha256_hex(body)));
+    }
+
+    #[test]
+    fn unsigned_payload() {
+        let (parts, _) = signed(
+            "PUT",
+            "/bucket/k",
+            &[],
+            SignableBody::UnsignedPayload,
+            &Opts::default(),
+        );
+        assert_eq!(ok(&parts).payload, PayloadMode::Unsigned);
+    }
+
+    #[test]
+    fn keys_with_special_characters() {
+        for key in [
+            "my file.txt",
+            "a+b",
+            "100%",
+            "ünïcødé/日本語.txt",
+            "k=v&x=y?z#frag",
+            "dir/sub dir/~tilde_-.",
+            "semi;colon,comma:colon@at!bang$dollar'quote(paren)*star",
+        ] {
+            let path = format!("/bucket/{}", percent_encode(key.as_bytes(), ENCODE_PATH));
+            ok(&get(&path));
+        }
+    }
+
+    #[test]
+    fn path_is_not_normalised() {
+        ok(&get("/bucket//a/./b/../c/"));
+    }
+
+    #[test]
+    fn reserved_characters_signed_verbatim_are_accepted() {
+        // A signer that leaves `=`, `:`, `@`, `!`, `+` raw in the path and signs
+        // it verbatim (aws-sigv4 in single-encoding mode does that).
+        ok(&get("/bucket/a=b:c@d!e+f,g"));
+        // `/` sent as `%2F`.
+        ok(&get("/bucket/dir%2Ffile"));
+    }
+
+    #[test]
+    fn query_parameters() {
+        ok(&get(
+            "/bucket?list-type=2&prefix=a%2Fb&continuation-token=1%2BAbC%3D%3D&delimiter=%2F&max-keys=10&start-after=x%20y",
+        ));
+        ok(&get("/bucket/key?uploads"));
+        ok(&get("/bucket/key?uploadId=abc&partNumber=3"));
+        ok(&get("/bucket?versions&key-marker=&prefix=%E6%97%A5"));
+        // Unencoded reserved characters in values.
+        ok(&get("/bucket?prefix=a/b&marker=x:y"));
+    }
+
+    #[test]
+    fn plus_in_query() {
+        // aws-sigv4 reads `+` as a space (form encoding); S3 reads it literally.
+        // Both are accepted.
+        ok(&get("/bucket?prefix=a+b"));
+        let creq = canonical_query(&split_query("prefix=a+b"), false, false);
+        assert_eq!(creq, "prefix=a%2Bb");
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(
+            canonical_uri("/b/a%20b/c+d/%7e/%2F"),
+            "/b/a%20b/c%2Bd/~/%2F".replace("%2F", "/")
+        );
+        assert_eq!(canonical_uri("/b/ü"), "/b/%C3%BC");
+        assert_eq!(canonical_uri("/b/%zz"), "/b/%25zz");
+        assert_eq!(
+            canonical_query(
+                &split_query("b=2&a=1&a=0&c&&X-Amz-Signature=s"),
+                true,
+                false
+            ),
+            "a=0&a=1&b=2&c="
+        );
+        assert_eq!(
+            canonical_query(&split_query("k=a/b~c d"), false, false),
+            "k=a%2Fb~c%20d"
+        );
+        let mut out = Vec::new();
+        push_trimmed(&mut out, b"  a   b \t c  ");
+        assert_eq!(out, b"a b \t c");
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let mut parts = get("/bucket/key");
+        flip_signature(&mut parts);
+        let e = err(&parts, t0());
+        assert_eq!(e.code(), "SignatureDoesNotMatch");
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        let AuthError::SignatureDoesNotMatch(detail) = &e else {
+            unreachable!()
+        };
+        assert!(detail.canonical_request.starts_with("GET\n/bucket/key\n\n"));
+        assert!(e.extra_fields().iter().any(|(k, _)| *k == "StringToSign"));
+
+        let mut parts = get("/bucket/key");
+        parts.uri = "/bucket/other".parse().unwrap();
+        assert!(matches!(
+            err(&parts, t0()),
+            AuthError::SignatureDoesNotMatch(_)
+        ));
+
+        let mut parts = get("/bucket?prefix=a");
+        parts.uri = "/bucket?prefix=b".parse().unwrap();
+        assert!(matches!(
+            err(&parts, t0()),
+            AuthError::SignatureDoesNotMatch(_)
+        ));
+
+        let mut parts = get("/bucket/key");
+        parts.method = http::Method::DELETE;
+        assert!(matches!(
+            err(&parts, t0()),
+            AuthError::SignatureDoesNotMatch(_)
+        ));
+
+        let mut parts = get("/bucket/key");
+        parts
+            .headers
+            .insert(HOST, "other.localhost:9000".parse().unwrap());
+        assert!(matches!(
+            err(&parts, t0()),
+            AuthError::SignatureDoesNotMatch(_)
+        ));
+
+        // A different secret for the same key.
+        let other = |_: &str| Some("not-the-secret".to_owned());
+        let parts = get("/bucket/key");
+        assert!(matches!(
+            verify(&parts, &other, t0()),
+            Err(AuthError::SignatureDoesNotMatch(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_access_key() {
+        let parts = get("/bucket/key");
+        let none = |_: &str| None;
+        let e = verify(&parts, &none, t0()).unwrap_err();
+        assert_eq!(e, AuthError::InvalidAccessKeyId(AK.to_owned()));
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn clock_skew() {
+        let parts = get("/bucket/key");
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        assert!(verify(&parts, &keys(), t0() + minutes(14)).is_ok());
+        assert!(verify(&parts, &keys(), t0() - minutes(14)).is_ok());
+        for now in [t0() + minutes(20), t0() - minutes(20)] {
+            let e = err(&parts, now);
+            assert_eq!(e.code(), "RequestTimeTooSkewed");
+            assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        }
+    }
+
+    #[test]
+    fn session_token_header() {
+        let opts = Opts {
+            token: Some("session-token-value"),
+            ..Opts::default()
+        };
+        let (parts, _) = signed("GET", "/bucket/key", &[], SignableBody::empty(), &opts);
+        assert!(parts.headers.contains_key(X_AMZ_SECURITY_TOKEN));
+        let v = ok(&parts);
+        assert_eq!(v.session_token.as_deref(), Some("session-token-value"));
+    }
+
+    #[test]
+    fn content_sha256_is_required_and_checked() {
+        let opts = Opts {
+            content_sha256_header: false,
+            ..Opts::default()
+        };
+        let (parts, _) = signed("GET", "/bucket/key", &[], SignableBody::empty(), &opts);
+        let e = err(&parts, t0());
+        assert_eq!(e.code(), "InvalidRequest");
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+
+        let (parts, _) = signed(
+            "PUT",
+            "/bucket/key",
+            &[],
+            SignableBody::Precomputed("not-a-hash".to_owned()),
+            &Opts::default(),
+        );
+        let e = err(&parts, t0());
+        assert_eq!(e.code(), "InvalidArgument");
+    }
+
+    #[test]
+    fn streaming_modes() {
+        for (value, mode) in [
+            (STREAMING_SIGNED, PayloadMode::StreamingSigned),
+            (
+                STREAMING_SIGNED_TRAILER,
+                PayloadMode::StreamingSignedTrailer,
+            ),
+            (
+                STREAMING_UNSIGNED_TRAILER,
+                PayloadMode::StreamingUnsignedTrailer,
+            ),
+        ] {
+            let (parts, signature) = signed(
+                "PUT",
+                "/bucket/key",
+                &[
+                    ("content-encoding", "aws-chunked"),
+                    ("x-amz-decoded-content-length", "5"),
+                ],
+                SignableBody::Precomputed(value.to_owned()),
+                &Opts::default(),
+            );
+            let v = ok(&parts);
+            assert_eq!(v.payload, mode);
+            match v.chunk_signer {
+                Some(signer) => {
+                    assert!(mode.is_signed_streaming());
+                    assert_eq!(signer.previous_signature(), signature);
+                }
+                None => assert!(!mode.is_signed_streaming()),
+            }
+        }
+    }
+
+    #[test]
+    fn anonymous_and_mechanism_errors() {
+        let parts = manual_parts("GET", "/bucket/key?prefix=x", &[("host", HOST_NAME)]);
+        assert!(verify(&parts, &keys(), t0()).unwrap().is_none());
+
+        let parts = manual_parts(
+            "GET",
+            "/bucket/key?AWSAccessKeyId=AK&Signature=abc&Expires=1",
+            &[],
+        );
+        assert_eq!(err(&parts, t0()).code(), "InvalidRequest");
+
+        let parts = manual_parts("GET", "/b", &[("authorization", "AWS AK:c2lnbmF0dXJl")]);
+        assert_eq!(err(&parts, t0()).code(), "InvalidRequest");
+
+        let parts = manual_parts("GET", "/b", &[("authorization", "Bearer xyz")]);
+        assert_eq!(err(&parts, t0()).code(), "InvalidArgument");
+
+        let mut parts = get("/bucket/key");
+        parts.uri = "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            .parse()
+            .unwrap();
+        assert_eq!(err(&parts, t0()).code(), "InvalidArgument");
+    }
+
+    #[test]
+    fn malformed_authorization_headers() {
+        let date = ("x-amz-date", "20260101T000000Z");
+        let sha = ("x-amz-content-sha256", EMPTY_SHA256);
+        for auth in [
+            "AWS4-HMAC-SHA256",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3, SignedHeaders=host, Signature=00",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2026-01-01/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00, Foo=bar",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=, Signature=00",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, SignedHeaders=host, Signature=00",
+            // Credential date differs from x-amz-date.
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251231/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+        ] {
+            let parts = manual_parts("GET", "/b", &[("authorization", auth), date, sha]);
+            let e = err(&parts, t0());
+            assert_eq!(e.code(), "AuthorizationHeaderMalformed", "{auth}: {e}");
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        }
+        // No usable date.
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=00";
+        for date in [None, Some("2026-01-01T00:00:00Z"), Some("20261301T000000Z")] {
+            let mut headers = vec![("authorization", auth), sha];
+            if let Some(d) = date {
+                headers.push(("x-amz-date", d));
+            }
+            let e = err(&manual_parts("GET", "/b", &headers), t0());
+            assert_eq!(e.code(), "AccessDenied", "{date:?}");
+        }
+    }
+
+    /// A request signed by hand with the `Date` header instead of `x-amz-date`;
+    /// the canonical request is spelled out literally.
+    #[test]
+    fn date_header_instead_of_x_amz_date() {
+        let canonical = "GET\n/bucket/my%20key\nprefix=a%2Fb\n\
+             date:Thu, 01 Jan 2026 00:00:00 GMT\nhost:bucket.localhost:9000\n\
+             x-amz-content-sha256:UNSIGNED-PAYLOAD\n\n\
+             date;host;x-amz-content-sha256\nUNSIGNED-PAYLOAD";
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n20260101T000000Z\n20260101/eu-west-3/s3/aws4_request\n{}",
+            sha256_hex(canonical.as_bytes())
+        );
+        let key = signing_key(SECRET, "20260101", "eu-west-3", "s3");
+        let sig = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={AK}/20260101/eu-west-3/s3/aws4_request,SignedHeaders=date;host;x-amz-content-sha256,Signature={sig}"
+        );
+        let parts = manual_parts(
+            "GET",
+            "/bucket/my%20key?prefix=a/b",
+            &[
+                ("host", HOST_NAME),
+                ("date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                ("authorization", &auth),
+            ],
+        );
+        let v = ok(&parts);
+        assert_eq!(v.region, "eu-west-3");
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_joined() {
+        let (parts, _) = signed(
+            "GET",
+            "/bucket/key",
+            &[("x-amz-meta-a", "one   two"), ("x-amz-meta-b", "x")],
+            SignableBody::empty(),
+            &Opts::default(),
+        );
+        ok(&parts);
+        // Extra spaces on the wire do not change the canonical value.
+        let mut loose = parts;
+        loose
+            .headers
+            .insert("x-amz-meta-a", "one two".parse().unwrap());
+        ok(&loose);
+        // Two values of one header are joined with ','.
+        let canonical = canonical_headers(
+            &manual_parts("GET", "/", &[("x-a", " 1 "), ("x-a", "2  3")]),
+            "x-a",
+        );
+        assert_eq!(canonical, b"x-a:1,2 3\n");
+    }
+
+    // --- Presigned URLs ---
+
+    fn presigned(path_and_query: &str, expires: u64, opts: Opts) -> Parts {
+        let opts = Opts {
+            location: SignatureLocation::QueryParams,
+            expires: Some(Duration::from_secs(expires)),
+            ..opts
+        };
+        signed(
+            "GET",
+            path_and_query,
+            &[],
+            SignableBody::UnsignedPayload,
+            &opts,
+        )
+        .0
+    }
+
+    #[test]
+    fn presigned_url() {
+        let parts = presigned("/bucket/my%20key.txt?versionId=3", 3600, Opts::default());
+        assert!(parts.uri.query().unwrap().contains("X-Amz-Signature="));
+        assert!(!parts.headers.contains_key(AUTHORIZATION));
+        let v = verify(&parts, &keys(), t0() + Duration::from_secs(3000))
+            .unwrap()
+            .unwrap();
+        assert!(v.presigned);
+        assert_eq!(v.access_key, AK);
+        assert_eq!(v.payload, PayloadMode::Unsigned);
+        assert!(v.chunk_signer.is_none());
+        // Exactly at expiry it is still valid.
+        assert!(verify(&parts, &keys(), t0() + Duration::from_secs(3600)).is_ok());
+    }
+
+    #[test]
+    fn presigned_expired() {
+        let parts = presigned("/bucket/key", 3600, Opts::default());
+        let e = err(&parts, t0() + Duration::from_secs(3601));
+        assert_eq!(e, AuthError::AccessDenied("Request has expired".to_owned()));
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn presigned_in_the_future() {
+        let parts = presigned("/bucket/key", 3600, Opts::default());
+        let e = err(&parts, t0() - Duration::from_secs(20 * 60));
+        assert_eq!(e.code(), "RequestTimeTooSkewed");
+        assert!(verify(&parts, &keys(), t0() - Duration::from_secs(10 * 60)).is_ok());
+    }
+
+    #[test]
+    fn presigned_tampered() {
+        let parts = presigned(
+            "/bucket/key?response-content-type=text%2Fplain",
+            3600,
+            Opts::default(),
+        );
+        let query = parts.uri.query().unwrap();
+        for tampered in [
+            query.replace("text%2Fplain", "text%2Fhtml"),
+            query.replace("X-Amz-Expires=3600", "X-Amz-Expires=3601"),
+            format!("{query}&extra=1"),
+        ] {
+            let mut p = parts.clone();
+            p.uri = format!("/bucket/key?{tampered}").parse().unwrap();
+            let e = err(&p, t0());
+            assert!(matches!(e, AuthError::SignatureDoesNotMatch(_)), "{e}");
+        }
+        let mut p = parts.clone();
+        p.uri = format!("/bucket/other?{query}").parse().unwrap();
+        assert!(matches!(err(&p, t0()), AuthError::SignatureDoesNotMatch(_)));
+    }
+
+    #[test]
+    fn presigned_parameter_errors() {
+        let parts = presigned("/bucket/key", 3600, Opts::default());
+        let query = parts.uri.query().unwrap().to_owned();
+        let with = |q: String| {
+            let mut p = parts.clone();
+            p.uri = format!("/bucket/key?{q}").parse().unwrap();
+            err(&p, t0())
+        };
+        let e = with(query.replace("X-Amz-Expires=3600", "X-Amz-Expires=604801"));
+        assert_eq!(e.code(), "AuthorizationQueryParametersError");
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        let e = with(query.replace("X-Amz-Expires=3600", "X-Amz-Expires=soon"));
+        assert_eq!(e.code(), "AuthorizationQueryParametersError");
+        let e = with(query.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=HMAC"));
+        assert_eq!(e.code(), "AuthorizationQueryParametersError");
+        let e = with(query.replace("X-Amz-Date=", "X-Amz-Nope="));
+        assert_eq!(e.code(), "AuthorizationQueryParametersError");
+        let e = with(query.replace("X-Amz-Credential=AKIDEXAMPLE", "X-Amz-Credential=NOBODY"));
+        assert_eq!(e, AuthError::InvalidAccessKeyId("NOBODY".to_owned()));
+
+        // A week is allowed.
+        let parts = presigned("/bucket/key", 604_800, Opts::default());
+        assert!(verify(&parts, &keys(), t0() + Duration::from_secs(600_000)).is_ok());
+    }
+
+    #[test]
+    fn presigned_with_session_token() {
+        let opts = Opts {
+            token: Some("tok/en+=="),
+            ..Opts::default()
+        };
+        let parts = presigned("/bucket/key", 60, opts);
+        assert!(parts.uri.query().unwrap().contains("X-Amz-Security-Token="));
+        let v = ok(&parts);
+        assert_eq!(v.session_token.as_deref(), Some("tok/en+=="));
+    }
+
+    // --- Known-answer vectors from the S3 SigV4 documentation ---
+
+    const DOC_AK: &str = "AKIAIOSFODNN7EXAMPLE";
+    const DOC_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn doc_keys() -> HashMap<String, String> {
+        HashMap::from([(DOC_AK.to_owned(), DOC_SECRET.to_owned())])
+    }
+
+    /// Fri, 24 May 2013 00:00:00 GMT.
+    fn doc_time() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_369_353_600)
+    }
+
+    fn doc_auth(signed_headers: &str, signature: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential={DOC_AK}/20130524/us-east-1/s3/aws4_request,SignedHeaders={signed_headers},Signature={signature}"
+        )
+    }
+
+    #[test]
+    fn doc_example_get_object() {
+        let auth = doc_auth(
+            "host;range;x-amz-content-sha256;x-amz-date",
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        );
+        let parts = manual_parts(
+            "GET",
+            "/test.txt",
+            &[
+                ("host", "examplebucket.s3.amazonaws.com"),
+                ("range", "bytes=0-9"),
+                ("x-amz-content-sha256", EMPTY_SHA256),
+                ("x-amz-date", "20130524T000000Z"),
+                ("authorization", &auth),
+            ],
+        );
+        let v = verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
+        assert_eq!(v.access_key, DOC_AK);
+    }
+
+    #[test]
+    fn doc_example_put_object() {
+        let auth = doc_auth(
+            "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class",
+            "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd",
+        );
+        let body_hash = sha256_hex(b"Welcome to Amazon S3.");
+        let parts = manual_parts(
+            "PUT",
+            "/test%24file.text",
+            &[
+                ("host", "examplebucket.s3.amazonaws.com"),
+                ("date", "Fri, 24 May 2013 00:00:00 GMT"),
+                ("x-amz-date", "20130524T000000Z"),
+                ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+                ("x-amz-content-sha256", &body_hash),
+                ("authorization", &auth),
+            ],
+        );
+        let v = verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
+        assert_eq!(v.payload, PayloadMode::Sha256(body_hash));
+    }
+
+    #[test]
+    fn doc_example_list_objects() {
+        let auth = doc_auth(
+            "host;x-amz-content-sha256;x-amz-date",
+            "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7",
+        );
+        let parts = manual_parts(
+            "GET",
+            "/?max-keys=2&prefix=J",
+            &[
+                ("host", "examplebucket.s3.amazonaws.com"),
+                ("x-amz-content-sha256", EMPTY_SHA256),
+                ("x-amz-date", "20130524T000000Z"),
+                ("authorization", &auth),
+            ],
+        );
+        verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
+    }
+
+    #[test]
+    fn doc_example_presigned() {
+        let parts = manual_parts(
+            "GET",
+            "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404",
+            &[("host", "examplebucket.s3.amazonaws.com")],
+        );
+        let v = verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
+        assert!(v.presigned);
+        let e = verify(
+            &parts,
+            &doc_keys(),
+            doc_time() + Duration::from_secs(86_401),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "AccessDenied");
+    }
+
+    /// The chunked-upload example: the seed signature, then the body.
+    #[test]
+    fn doc_example_chunked_upload() {
+        let seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+        let auth = doc_auth(
+            "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class",
+            seed,
+        );
+        let parts = manual_parts(
+            "PUT",
+            "/examplebucket/chunkObject.txt",
+            &[
+                ("host", "s3.amazonaws.com"),
+                ("x-amz-date", "20130524T000000Z"),
+                ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+                ("authorization", &auth),
+                ("x-amz-content-sha256", STREAMING_SIGNED),
+                ("content-encoding", "aws-chunked"),
+                ("x-amz-decoded-content-length", "66560"),
+                ("content-length", "66824"),
+            ],
+        );
+        let v = verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
+        assert_eq!(v.payload, PayloadMode::StreamingSigned);
+        let signer = v.chunk_signer.unwrap();
+        assert_eq!(signer.previous_signature(), seed);
+
+        let mut body = Vec::new();
+        body.extend_from_slice(b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+        body.extend_from_slice(&[b'a'; 65536]);
+        body.extend_from_slice(b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+        body.extend_from_slice(&[b'a'; 1024]);
+        body.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
+        assert_eq!(body.len(), 66824);
+
+        let decoded =
+            chunked::decode_with_headers(&body, &parts.headers, &v.payload, Some(signer.clone()))
+                .unwrap();
+        assert_eq!(decoded.data.len(), 66560);
+        assert!(decoded.data.iter().all(|&b| b == b'a'));
+        assert!(decoded.trailers.is_empty());
+
+        // One changed byte of data breaks its chunk's signature.
+        body[100] = b'b';
+        assert_eq!(
+            chunked::decode(&body, &v.payload, Some(signer), Some(66560)),
+            Err(chunked::ChunkedError::SignatureDoesNotMatch)
+        );
+    }
+
+    #[test]
+    fn signing_key_matches_aws_sigv4() {
+        let key = signing_key(DOC_SECRET, "20130524", "us-east-1", "s3");
+        let theirs = v4::generate_signing_key(DOC_SECRET, doc_time(), "us-east-1", "s3");
+        assert_eq!(key.as_slice(), theirs.as_ref());
+    }
+
+    #[test]
+    fn amz_dates() {
+        assert_eq!(parse_amz_date("20260101T000000Z"), Some(t0()));
+        assert_eq!(format_amz_date(t0()), "20260101T000000Z");
+        for bad in [
+            "",
+            "20260101T000000",
+            "20260101 000000Z",
+            "2026010AT000000Z",
+            "20260230T000000Z",
+            "20260101T250000Z",
+            "+2026010T000000Z",
+            "20260101T000000Zx",
+            "２026010T00000Z",
+        ] {
+            assert_eq!(parse_amz_date(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! [`MockS3`]: the server embedded in another program, on its own runtime threads.
+//!
+//! The server gets a runtime of its own (default: one worker thread per core) so that its
+//! work is never scheduled on the client's runtime: a benchmark's client tasks and the
+//! server's tasks compete only for CPU, as two processes would, not for one scheduler's queue.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use crate::config::{Config, KeyType, StorageMode};
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::ops::App;
+use crate::tls::Certificates;
+
+/// Builds a [`MockS3`]. Each setter states its default.
+#[derive(Debug, Default)]
+pub struct MockS3Builder {
+    config: Config,
+}
+
+impl MockS3Builder {
+    /// Starts from a full configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Leaf key type. Default: ECDSA P-256.
+    pub fn key_type(mut self, key_type: KeyType) -> Self {
+        self.config.key_type = key_type;
+        self
+    }
+
+    /// Storage mode. Default: memory.
+    pub fn storage(mut self, storage: StorageMode) -> Self {
+        self.config.storage = storage;
+        self
+    }
+
+    /// Serve plain HTTP instead of TLS. Default: TLS.
+    pub fn plain_http(mut self) -> Self {
+        self.config.tls = false;
+        self
+    }
+
+    /// Turn SigV4 verification off. Default: on.
+    pub fn no_auth(mut self) -> Self {
+        self.config.auth = false;
+        self
+    }
+
+    /// Worker threads of the server's runtime. Default: the number of cores.
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.config.worker_threads = n.max(1);
+        self
+    }
+
+    /// Idle keep-alive and header timeout. Default: 20 s.
+    pub fn header_timeout(mut self, d: Duration) -> Self {
+        self.config.header_timeout = d;
+        self
+    }
+
+    /// Starts the server on its own runtime threads and returns once it is accepting.
+    pub fn start(self) -> anyhow::Result<MockS3> {
+        let config = self.config;
+        crate::tls::install_crypto_provider();
+        let certs = Certificates::generate(config.key_type).context("generating certificates")?;
+        let tls = if config.tls {
+            Some(certs.server_config().context("building the TLS config")?)
+        } else {
+            None
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.worker_threads)
+            .thread_name("mock-s3")
+            .enable_all()
+            .build()
+            .context("starting the server runtime")?;
+        // Bind with std so that `start` also works when called from inside another runtime
+        // (block_on would panic there), then hand the socket to the server's runtime.
+        let std_listener = std::net::TcpListener::bind(config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let listener = {
+            let _enter = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener)?
+        };
+        let scheme = if config.tls { "https" } else { "http" };
+        let endpoint = format!("{scheme}://{addr}");
+        let metrics = Arc::new(Metrics::default());
+        let app = Arc::new(App::new(config, metrics.clone()));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        runtime.spawn({
+            let app = app.clone();
+            async move {
+                crate::server::run(listener, tls, app, async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+                let _ = done_tx.send(());
+            }
+        });
+        Ok(MockS3 {
+            runtime: Some(runtime),
+            stop: Some(stop_tx),
+            done: done_rx,
+            endpoint,
+            addr,
+            certs,
+            app,
+        })
+    }
+}
+
+/// A running mock server. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct MockS3 {
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<oneshot::Sender<()>>,
+    done: mpsc::Receiver<()>,
+    endpoint: String,
+    addr: std::net::SocketAddr,
+    certs: Certificates,
+    app: Arc<App>,
+}
+
+impl MockS3 {
+    /// A builder with every default.
+    pub fn builder() -> MockS3Builder {
+        MockS3Builder::default()
+    }
+
+    /// The endpoint URL, e.g. `https://127.0.0.1:40123`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The CA certificate (PEM) that signed the server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        self.certs.ca_pem()
+    }
+
+    /// The CA certificate as DER.
+    pub fn ca_der(&self) -> &rustls::pki_types::CertificateDer<'static> {
+        self.certs.ca_der()
+    }
+
+    /// The access key id the server accepts.
+    pub fn access_key(&self) -> &str {
+        &self.app.config.access_key
+    }
+
+    /// The secret access key.
+    pub fn secret_key(&self) -> &str {
+        &self.app.config.secret_key
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.app.config.region
+    }
+
+    /// The configuration in effect.
+    pub fn config(&self) -> &Config {
+        &self.app.config
+    }
+
+    /// A copy of every counter.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.app.metrics.snapshot()
+    }
+
+    /// Sets the counters to zero.
+    pub fn reset_metrics(&self) {
+        self.app.metrics.reset();
+    }
+
+    /// Bytes of object data held in memory now.
+    pub fn stored_bytes(&self) -> u64 {
+        self.app.store.used_bytes()
+    }
+
+    /// Creates a bucket directly (no request), e.g. to prepare a benchmark.
+    pub fn create_bucket(&self, name: &str) -> anyhow::Result<()> {
+        self.app
+            .store
+            .create_bucket(name)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Stops accepting, lets open connections finish (up to 5 s) and stops the runtime.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            // Blocking on a std channel is allowed even inside another runtime.
+            let _ = self.done.recv_timeout(Duration::from_secs(6));
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for MockS3 {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -1,0 +1,47 @@
+//! DeleteObject and DeleteObjects.
+
+use axum::body::Body;
+use http::{Response, StatusCode};
+
+use super::{App, S3Request, empty, input, xml};
+use crate::error::{S3Error, S3Result};
+use crate::xml::{Delete, XmlWriter, parse};
+
+pub(super) fn delete_object(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
+    let bucket = app.store.bucket(&req.bucket)?;
+    {
+        let current = bucket.objects.get(&req.key).map(|e| e.value().clone());
+        if let (Some(v), Some(o)) = (req.header("if-match"), current.as_deref())
+            && !super::put_object::etag_matches(v, &o.etag)
+        {
+            return Err(S3Error::precondition_failed().with_resource(req.resource()));
+        }
+    }
+    app.store.delete(&bucket, &req.key);
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// S3's limit on keys per DeleteObjects request.
+const MAX_KEYS: usize = 1000;
+
+pub(super) async fn delete_objects(
+    app: &App,
+    req: &S3Request,
+    body: Body,
+) -> S3Result<Response<Body>> {
+    let bucket = app.store.bucket(&req.bucket)?;
+    let payload = input::read(app, req, body, false, false).await?;
+    let delete: Delete = parse(&payload.data)?;
+    if delete.objects.is_empty() || delete.objects.len() > MAX_KEYS {
+        return Err(S3Error::malformed_xml());
+    }
+    let quiet = delete.quiet.unwrap_or(false);
+    let mut w = XmlWriter::new("DeleteResult");
+    for o in &delete.objects {
+        app.store.delete(&bucket, &o.key);
+        if !quiet {
+            w.open("Deleted").elem("Key", &o.key).close("Deleted");
+        }
+    }
+    Ok(xml(w.finish("DeleteResult")))
+}

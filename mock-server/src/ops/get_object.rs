@@ -1,0 +1,235 @@
+//! GetObject and HeadObject: conditional requests, byte ranges, and the headers S3 returns.
+//!
+//! A checksum header is sent only when it describes the bytes returned: never for a range,
+//! never for a discarded object whose bytes are generated, and only when the client asked
+//! with `x-amz-checksum-mode: ENABLED`.
+
+use std::convert::Infallible;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+
+use super::put_object::etag_matches;
+use super::{App, S3Request, empty};
+use crate::error::{S3Error, S3Result};
+use crate::store::{Data, Object, generated};
+
+/// A parsed `Range: bytes=...` header, resolved against the object size.
+/// `Ok(None)`: serve the whole object (no header, or a form S3 ignores).
+pub(super) fn parse_range(value: Option<&str>, size: u64) -> S3Result<Option<(u64, u64)>> {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        // S3 does not support multiple ranges and serves the whole object.
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        // Suffix: the last N bytes.
+        let Ok(n) = b.parse::<u64>() else {
+            return Ok(None);
+        };
+        if n == 0 || size == 0 {
+            return Err(S3Error::invalid_range(size));
+        }
+        (size.saturating_sub(n), size - 1)
+    } else {
+        let Ok(start) = a.parse::<u64>() else {
+            return Ok(None);
+        };
+        let end = if b.is_empty() {
+            u64::MAX
+        } else {
+            match b.parse::<u64>() {
+                Ok(e) if e >= start => e,
+                _ => return Ok(None),
+            }
+        };
+        if start >= size {
+            return Err(S3Error::invalid_range(size));
+        }
+        (start, end.min(size - 1))
+    };
+    Ok(Some(range))
+}
+
+fn parse_http_date(v: &str) -> Option<SystemTime> {
+    httpdate::parse_http_date(v.trim()).ok()
+}
+
+/// Whole seconds, as HTTP dates carry them.
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Sets the headers S3 returns for an object.
+pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
+    let mut set = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.insert(n, v);
+        }
+    };
+    set("etag", &o.etag);
+    set("last-modified", &httpdate::fmt_http_date(o.last_modified));
+    set(
+        "content-type",
+        o.content_type.as_deref().unwrap_or("binary/octet-stream"),
+    );
+    set("accept-ranges", "bytes");
+    for (k, v) in &o.headers {
+        set(k, v);
+    }
+    for (k, v) in &o.metadata {
+        set(&format!("x-amz-meta-{k}"), v);
+    }
+    if let Some(n) = o.parts {
+        set("x-amz-mp-parts-count", &n.to_string());
+    }
+}
+
+/// `response-*` query overrides (used by presigned GETs).
+const OVERRIDES: [(&str, &str); 6] = [
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Response<Body>> {
+    let bucket = app.store.bucket(&req.bucket)?;
+    let object = bucket
+        .objects
+        .get(&req.key)
+        .map(|e| e.value().clone())
+        .ok_or_else(|| S3Error::no_such_key().with_resource(req.resource()))?;
+
+    // Conditional requests (RFC 9110 order, as S3 applies it).
+    let modified = secs(object.last_modified);
+    if let Some(v) = req.header("if-match") {
+        if !etag_matches(v, &object.etag) {
+            return Err(S3Error::precondition_failed().with_resource(req.resource()));
+        }
+    } else if let Some(t) = req.header("if-unmodified-since").and_then(parse_http_date)
+        && modified > secs(t)
+    {
+        return Err(S3Error::precondition_failed().with_resource(req.resource()));
+    }
+    let not_modified = if let Some(v) = req.header("if-none-match") {
+        etag_matches(v, &object.etag)
+    } else if let Some(t) = req.header("if-modified-since").and_then(parse_http_date) {
+        modified <= secs(t)
+    } else {
+        false
+    };
+    if not_modified {
+        let mut resp = empty(StatusCode::NOT_MODIFIED);
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&object.etag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_str(&httpdate::fmt_http_date(object.last_modified))
+                .map_err(|_| S3Error::internal_error())?,
+        );
+        return Ok(resp);
+    }
+
+    let range = parse_range(req.header("range"), object.size)?;
+    let (start, end_inclusive, status) = match range {
+        Some((s, e)) => (s, e, StatusCode::PARTIAL_CONTENT),
+        None => (0, object.size.saturating_sub(1), StatusCode::OK),
+    };
+    let len = if object.size == 0 {
+        0
+    } else {
+        end_inclusive - start + 1
+    };
+
+    let body = if head || len == 0 {
+        Body::empty()
+    } else {
+        app.metrics.bytes_out(len);
+        match &object.data {
+            Data::Stored(b) => Body::from(b.slice(start as usize..(start + len) as usize)),
+            Data::Generated(_) => Body::from_stream(futures_util::stream::iter(
+                generated(start, start + len).map(Ok::<_, Infallible>),
+            )),
+        }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    object_headers(h, &object);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {start}-{end_inclusive}/{}", object.size))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    let checksum_mode = req
+        .header("x-amz-checksum-mode")
+        .is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
+    if checksum_mode
+        && range.is_none()
+        && matches!(object.data, Data::Stored(_))
+        && let Some((alg, value)) = &object.checksum
+        && let Ok(v) = HeaderValue::from_str(value)
+    {
+        h.insert(alg.header(), v);
+        h.insert(
+            "x-amz-checksum-type",
+            HeaderValue::from_static("FULL_OBJECT"),
+        );
+    }
+    for (param, name) in OVERRIDES {
+        if let Some(v) = req
+            .query
+            .get(param)
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            h.insert(name, v);
+        }
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 10).unwrap(), None);
+        assert_eq!(parse_range(Some("bytes=0-4"), 10).unwrap(), Some((0, 4)));
+        assert_eq!(parse_range(Some("bytes=5-"), 10).unwrap(), Some((5, 9)));
+        assert_eq!(parse_range(Some("bytes=-3"), 10).unwrap(), Some((7, 9)));
+        assert_eq!(parse_range(Some("bytes=-30"), 10).unwrap(), Some((0, 9)));
+        assert_eq!(parse_range(Some("bytes=3-100"), 10).unwrap(), Some((3, 9)));
+        assert_eq!(
+            parse_range(Some("bytes=10-"), 10).unwrap_err().code,
+            "InvalidRange"
+        );
+        assert_eq!(
+            parse_range(Some("bytes=0-1"), 0).unwrap_err().code,
+            "InvalidRange"
+        );
+        // Forms S3 ignores: serve everything.
+        assert_eq!(parse_range(Some("bytes=5-2"), 10).unwrap(), None);
+        assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10).unwrap(), None);
+        assert_eq!(parse_range(Some("items=0-1"), 10).unwrap(), None);
+        assert_eq!(parse_range(Some("bytes=x-1"), 10).unwrap(), None);
+    }
+}

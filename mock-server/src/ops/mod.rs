@@ -1,0 +1,586 @@
+//! The S3 API: the router that picks an operation, and one file per operation.
+//!
+//! Every request goes through [`handle`]: route (method, bucket, key, query) to an
+//! [`Operation`], verify its signature, read and check its body where it has one, run the
+//! operation, then stamp the response with the request id and count it. Nothing is stored
+//! unless every check passed.
+
+mod bucket;
+mod copy_object;
+mod delete_object;
+mod get_object;
+mod input;
+mod list_objects_v2;
+mod multipart;
+mod put_object;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use crossbeam_skiplist::SkipMap;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+
+use crate::auth::sigv4::{self, SecretLookup, Verified};
+use crate::config::Config;
+use crate::error::{RequestId, S3Error, S3Result};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use input::Payload;
+
+/// Operations the mock knows, for routing and counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `GET /`
+    ListBuckets,
+    /// `PUT /bucket`
+    CreateBucket,
+    /// `HEAD /bucket`
+    HeadBucket,
+    /// `DELETE /bucket`
+    DeleteBucket,
+    /// `GET /bucket?location`
+    GetBucketLocation,
+    /// `GET /bucket?list-type=2`
+    ListObjectsV2,
+    /// `POST /bucket?delete`
+    DeleteObjects,
+    /// `PUT /bucket/key`
+    PutObject,
+    /// `GET /bucket/key`
+    GetObject,
+    /// `HEAD /bucket/key`
+    HeadObject,
+    /// `DELETE /bucket/key`
+    DeleteObject,
+    /// `PUT /bucket/key` with `x-amz-copy-source`
+    CopyObject,
+    /// `POST /bucket/key?uploads`
+    CreateMultipartUpload,
+    /// `PUT /bucket/key?partNumber&uploadId`
+    UploadPart,
+    /// `POST /bucket/key?uploadId`
+    CompleteMultipartUpload,
+    /// `DELETE /bucket/key?uploadId`
+    AbortMultipartUpload,
+    /// `GET /bucket/key?uploadId`
+    ListParts,
+    /// The admin API under `/__mock/`.
+    Admin,
+    /// The credential endpoints.
+    Credentials,
+    /// Anything the router could not match.
+    Unknown,
+}
+
+impl Operation {
+    /// Number of operations.
+    pub const COUNT: usize = 20;
+
+    /// Every operation.
+    pub const ALL: [Operation; Self::COUNT] = [
+        Operation::ListBuckets,
+        Operation::CreateBucket,
+        Operation::HeadBucket,
+        Operation::DeleteBucket,
+        Operation::GetBucketLocation,
+        Operation::ListObjectsV2,
+        Operation::DeleteObjects,
+        Operation::PutObject,
+        Operation::GetObject,
+        Operation::HeadObject,
+        Operation::DeleteObject,
+        Operation::CopyObject,
+        Operation::CreateMultipartUpload,
+        Operation::UploadPart,
+        Operation::CompleteMultipartUpload,
+        Operation::AbortMultipartUpload,
+        Operation::ListParts,
+        Operation::Admin,
+        Operation::Credentials,
+        Operation::Unknown,
+    ];
+
+    /// The operation's S3 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ListBuckets => "ListBuckets",
+            Operation::CreateBucket => "CreateBucket",
+            Operation::HeadBucket => "HeadBucket",
+            Operation::DeleteBucket => "DeleteBucket",
+            Operation::GetBucketLocation => "GetBucketLocation",
+            Operation::ListObjectsV2 => "ListObjectsV2",
+            Operation::DeleteObjects => "DeleteObjects",
+            Operation::PutObject => "PutObject",
+            Operation::GetObject => "GetObject",
+            Operation::HeadObject => "HeadObject",
+            Operation::DeleteObject => "DeleteObject",
+            Operation::CopyObject => "CopyObject",
+            Operation::CreateMultipartUpload => "CreateMultipartUpload",
+            Operation::UploadPart => "UploadPart",
+            Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Operation::AbortMultipartUpload => "AbortMultipartUpload",
+            Operation::ListParts => "ListParts",
+            Operation::Admin => "Admin",
+            Operation::Credentials => "Credentials",
+            Operation::Unknown => "Unknown",
+        }
+    }
+
+    /// Writes are PUT/COPY/POST/DELETE in S3's request-rate terms; reads are GET/HEAD.
+    pub fn is_write(self) -> bool {
+        !matches!(
+            self,
+            Operation::ListBuckets
+                | Operation::HeadBucket
+                | Operation::GetBucketLocation
+                | Operation::ListObjectsV2
+                | Operation::GetObject
+                | Operation::HeadObject
+                | Operation::ListParts
+        )
+    }
+}
+
+/// Access keys the mock accepts: the configured pair plus keys issued by the credential
+/// endpoints. Lock-free reads.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    keys: SkipMap<String, String>,
+}
+
+impl KeyStore {
+    /// Accepts `access_key` with `secret_key` from now on.
+    pub fn insert(&self, access_key: &str, secret_key: &str) {
+        self.keys
+            .insert(access_key.to_owned(), secret_key.to_owned());
+    }
+}
+
+impl SecretLookup for KeyStore {
+    fn secret_for(&self, access_key: &str) -> Option<String> {
+        self.keys.get(access_key).map(|e| e.value().clone())
+    }
+}
+
+/// Shared state of one server.
+#[derive(Debug)]
+pub struct App {
+    /// Settings.
+    pub config: Config,
+    /// Stored data.
+    pub store: Store,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Accepted keys.
+    pub keys: KeyStore,
+}
+
+impl App {
+    /// State for `config`.
+    pub fn new(config: Config, metrics: Arc<Metrics>) -> Self {
+        let keys = KeyStore::default();
+        keys.insert(&config.access_key, &config.secret_key);
+        Self {
+            store: Store::new(config.storage, config.memory_cap),
+            config,
+            metrics,
+            keys,
+        }
+    }
+}
+
+/// Decoded query parameters, in the order sent.
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a raw query string. `+` stays `+` (S3 does not treat it as a space).
+    pub fn parse(raw: Option<&str>) -> S3Result<Self> {
+        let mut pairs = Vec::new();
+        for part in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            pairs.push((decode(k)?, decode(v)?));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+fn decode(s: &str) -> S3Result<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| {
+            S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidURI",
+                "Couldn't parse the specified URI.",
+            )
+        })
+}
+
+/// Sub-resources S3 has and the mock does not implement: NotImplemented rather than a wrong answer.
+const UNIMPLEMENTED_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "session",
+    "tagging",
+    "torrent",
+    "versioning",
+    "versions",
+    "website",
+];
+
+/// A routed request.
+#[derive(Debug)]
+pub struct S3Request {
+    /// Method, URI, headers.
+    pub parts: http::request::Parts,
+    /// Bucket name, if the path has one.
+    pub bucket: String,
+    /// Object key (may be empty for bucket operations).
+    pub key: String,
+    /// Query parameters.
+    pub query: Query,
+    /// The request's id.
+    pub id: RequestId,
+    /// The verified signature, when auth is on.
+    pub auth: Option<Verified>,
+}
+
+impl S3Request {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header_str(&self.parts.headers, name)
+    }
+
+    /// `/bucket/key`, for error resources.
+    pub fn resource(&self) -> String {
+        if self.key.is_empty() {
+            format!("/{}", self.bucket)
+        } else {
+            format!("/{}/{}", self.bucket, self.key)
+        }
+    }
+}
+
+/// A header's value as text, if present and visible ASCII.
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Splits the request target into (bucket, key): path-style `/bucket/key`, or virtual-hosted
+/// `bucket.localhost` with the key in the path.
+fn bucket_and_key(parts: &http::request::Parts) -> S3Result<(String, String)> {
+    let path = decode(parts.uri.path())?;
+    let path = path.strip_prefix('/').unwrap_or(&path);
+    let host = header_str(&parts.headers, "host").unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    if let Some(bucket) = host.strip_suffix(".localhost").filter(|b| !b.is_empty()) {
+        return Ok((bucket.to_owned(), path.to_owned()));
+    }
+    Ok(match path.split_once('/') {
+        Some((b, k)) => (b.to_owned(), k.to_owned()),
+        None => (path.to_owned(), String::new()),
+    })
+}
+
+fn route(
+    method: &Method,
+    bucket: &str,
+    key: &str,
+    query: &Query,
+    headers: &HeaderMap,
+) -> S3Result<Operation> {
+    use Operation as O;
+    if bucket.is_empty() {
+        return match *method {
+            Method::GET => Ok(O::ListBuckets),
+            _ => Err(S3Error::method_not_allowed()),
+        };
+    }
+    if UNIMPLEMENTED_SUBRESOURCES.iter().any(|s| query.has(s)) {
+        return Err(S3Error::not_implemented());
+    }
+    let copy = headers.contains_key("x-amz-copy-source");
+    if key.is_empty() {
+        return match *method {
+            Method::GET if query.get("list-type") == Some("2") => Ok(O::ListObjectsV2),
+            Method::GET if query.has("location") => Ok(O::GetBucketLocation),
+            Method::GET => Err(S3Error::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "mock-s3 implements ListObjectsV2 (list-type=2) only; ListObjects (v1) and ListMultipartUploads are not implemented.",
+            )),
+            Method::PUT => Ok(O::CreateBucket),
+            Method::HEAD => Ok(O::HeadBucket),
+            Method::DELETE => Ok(O::DeleteBucket),
+            Method::POST if query.has("delete") => Ok(O::DeleteObjects),
+            Method::POST => Err(S3Error::not_implemented()),
+            _ => Err(S3Error::method_not_allowed()),
+        };
+    }
+    match *method {
+        Method::PUT if query.has("uploadId") || query.has("partNumber") => {
+            if copy {
+                Err(S3Error::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "NotImplemented",
+                    "UploadPartCopy is not implemented by mock-s3.",
+                ))
+            } else {
+                Ok(O::UploadPart)
+            }
+        }
+        Method::PUT if copy => Ok(O::CopyObject),
+        Method::PUT => Ok(O::PutObject),
+        Method::GET if query.has("uploadId") => Ok(O::ListParts),
+        Method::GET => Ok(O::GetObject),
+        Method::HEAD => Ok(O::HeadObject),
+        Method::DELETE if query.has("uploadId") => Ok(O::AbortMultipartUpload),
+        Method::DELETE => Ok(O::DeleteObject),
+        Method::POST if query.has("uploads") => Ok(O::CreateMultipartUpload),
+        Method::POST if query.has("uploadId") => Ok(O::CompleteMultipartUpload),
+        Method::POST => Err(S3Error::not_implemented()),
+        _ => Err(S3Error::method_not_allowed()),
+    }
+}
+
+/// Handles one S3 request end to end. Never panics on client input; every outcome is a
+/// response (the connection is only closed by hyper for malformed HTTP).
+pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
+    let id = RequestId::next();
+    app.metrics.request_started();
+    let head = req.method() == Method::HEAD;
+    let (parts, body) = req.into_parts();
+    let (op, result) = match prepare(&app, parts, id.clone()) {
+        Ok((op, s3req)) => (op, dispatch(&app, op, s3req, body).await),
+        Err((op, e)) => (op, Err(e)),
+    };
+    let mut resp = match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(
+                    code = e.code,
+                    request_id = id.as_str(),
+                    "server error: {}",
+                    e.message
+                );
+            }
+            e.into_response(&id, head)
+        }
+    };
+    id.stamp(resp.headers_mut());
+    app.metrics.request_finished(op, resp.status().as_u16());
+    resp
+}
+
+#[allow(clippy::result_large_err)]
+fn prepare(
+    app: &App,
+    parts: http::request::Parts,
+    id: RequestId,
+) -> Result<(Operation, S3Request), (Operation, S3Error)> {
+    let unknown = |e| (Operation::Unknown, e);
+    let (bucket, key) = bucket_and_key(&parts).map_err(unknown)?;
+    let query = Query::parse(parts.uri.query()).map_err(unknown)?;
+    let op = route(&parts.method, &bucket, &key, &query, &parts.headers).map_err(unknown)?;
+    let auth = if app.config.auth {
+        match sigv4::verify(&parts, &app.keys, std::time::SystemTime::now()) {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => return Err((op, S3Error::access_denied())),
+            Err(e) => {
+                let mut err = S3Error::new(e.status(), e.code(), e.message());
+                // S3 adds the string to sign, the canonical request and so on: the quickest
+                // way to debug a client whose signatures do not match.
+                err.extra = e.extra_fields();
+                return Err((op, err));
+            }
+        }
+    } else {
+        None
+    };
+    Ok((
+        op,
+        S3Request {
+            parts,
+            bucket,
+            key,
+            query,
+            id,
+            auth,
+        },
+    ))
+}
+
+async fn dispatch(
+    app: &App,
+    op: Operation,
+    req: S3Request,
+    body: Body,
+) -> S3Result<Response<Body>> {
+    use Operation as O;
+    match op {
+        O::ListBuckets => bucket::list_buckets(app, &req),
+        O::CreateBucket => bucket::create_bucket(app, &req, body).await,
+        O::HeadBucket => bucket::head_bucket(app, &req),
+        O::DeleteBucket => bucket::delete_bucket(app, &req),
+        O::GetBucketLocation => bucket::get_bucket_location(app, &req),
+        O::ListObjectsV2 => list_objects_v2::handle(app, &req),
+        O::DeleteObjects => delete_object::delete_objects(app, &req, body).await,
+        O::PutObject => put_object::handle(app, &req, body).await,
+        O::GetObject => get_object::handle(app, &req, false),
+        O::HeadObject => get_object::handle(app, &req, true),
+        O::DeleteObject => delete_object::delete_object(app, &req),
+        O::CopyObject => copy_object::handle(app, &req),
+        O::CreateMultipartUpload => multipart::create(app, &req),
+        O::UploadPart => multipart::upload_part(app, &req, body).await,
+        O::CompleteMultipartUpload => multipart::complete(app, &req, body).await,
+        O::AbortMultipartUpload => multipart::abort(app, &req),
+        O::ListParts => multipart::list_parts(app, &req),
+        O::Admin | O::Credentials | O::Unknown => Err(S3Error::not_implemented()),
+    }
+}
+
+/// An empty response with `status`.
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+/// An XML response.
+pub fn xml(body: String) -> Response<Body> {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(method: Method, bucket: &str, key: &str, q: &str) -> S3Result<Operation> {
+        route(
+            &method,
+            bucket,
+            key,
+            &Query::parse(Some(q)).unwrap(),
+            &HeaderMap::new(),
+        )
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(r(Method::GET, "", "", "").unwrap(), Operation::ListBuckets);
+        assert_eq!(
+            r(Method::GET, "b", "", "list-type=2&prefix=a").unwrap(),
+            Operation::ListObjectsV2
+        );
+        assert_eq!(
+            r(Method::PUT, "b", "k", "x-id=PutObject").unwrap(),
+            Operation::PutObject
+        );
+        assert_eq!(
+            r(Method::PUT, "b", "k", "partNumber=1&uploadId=u").unwrap(),
+            Operation::UploadPart
+        );
+        assert_eq!(
+            r(Method::POST, "b", "k", "uploads").unwrap(),
+            Operation::CreateMultipartUpload
+        );
+        assert_eq!(
+            r(Method::POST, "b", "", "delete").unwrap(),
+            Operation::DeleteObjects
+        );
+        assert_eq!(
+            r(Method::GET, "b", "k", "tagging").unwrap_err().code,
+            "NotImplemented"
+        );
+        assert_eq!(
+            r(Method::PATCH, "b", "k", "").unwrap_err().code,
+            "MethodNotAllowed"
+        );
+        assert_eq!(
+            r(Method::POST, "", "", "").unwrap_err().code,
+            "MethodNotAllowed"
+        );
+    }
+
+    #[test]
+    fn query_keeps_plus() {
+        let q = Query::parse(Some("prefix=a+b%20c&delimiter=%2F&flag")).unwrap();
+        assert_eq!(q.get("prefix"), Some("a+b c"));
+        assert_eq!(q.get("delimiter"), Some("/"));
+        assert!(q.has("flag"));
+        assert!(Query::parse(Some("a=%ff")).is_err());
+    }
+
+    #[test]
+    fn virtual_hosted_and_path_style() {
+        let req = Request::builder()
+            .uri("/my%20key/x")
+            .header("host", "bkt.localhost:9443")
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        assert_eq!(
+            bucket_and_key(&parts).unwrap(),
+            ("bkt".to_owned(), "my key/x".to_owned())
+        );
+        let req = Request::builder()
+            .uri("/bkt/a/b+c")
+            .header("host", "127.0.0.1:9443")
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        assert_eq!(
+            bucket_and_key(&parts).unwrap(),
+            ("bkt".to_owned(), "a/b+c".to_owned())
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! Integration tests of the mock endpoint, driven by the real AWS SDK for Rust and by raw
+//! HTTP/TLS where an SDK would refuse to send what we need to test.
+
+/// Test helpers: a server per test, an SDK client that trusts its CA, a raw HTTPS client.
+mod util;
+
+/// Every S3 operation through `aws-sdk-s3` with its default checksum settings.
+mod sdk_ops;
+
+/// Each S3 error code the mock promises, with status and XML body.
+mod errors;
+
+/// Bodies as SDKs send them: signed chunks, unsigned chunks with trailers, 100-continue,
+/// presigned URLs.
+mod bodies;
+
+/// Malformed input never crashes the server or corrupts stored data.
+mod bad_input;
