@@ -1,0 +1,126 @@
+//! Charts and the HTML report drawn from a result file.
+//!
+//! [`render`] writes `index.html` plus one SVG per chart into a directory: throughput against
+//! maxSockets (the answer), sockets and TLS handshakes, latency and socket wait, a batch ×
+//! maxSockets heatmap and retries/errors. The page holds the recommendation table, every failed
+//! point and the run's metadata; it needs no JavaScript and loads nothing from the network.
+//!
+//! Invariant: nothing is hidden. Failed points (errors, EMFILE, objects not completed) are drawn
+//! with a failure marker and listed in a failures table; points of every (pool, pattern, op,
+//! profile) group get charts, the largest group first under the plain file names
+//! (`throughput.svg`…), the others with a suffix (`throughput-<group>.svg`).
+//!
+//! Layout: `charts` draws SVGs from plain data (one file per chart); `group` splits a run into
+//! groups and extracts chart data; `page` builds the template context; the HTML itself lives in
+//! `templates/` and is filled by minijinja with auto-escaping.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! let files = poolsweep::report::render_from_file(Path::new("results/local/run.json"), Path::new("report"))?;
+//! println!("open {}", files.index.display());
+//! # Ok::<(), poolsweep::report::Error>(())
+//! ```
+
+mod charts;
+mod group;
+mod page;
+
+use std::path::{Path, PathBuf};
+
+use crate::results::RunFile;
+
+use self::group::ChartKind;
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The result file could not be loaded.
+    #[error(transparent)]
+    Load(#[from] crate::results::Error),
+    /// The output directory or a file in it could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error("cannot draw chart {}: {message}", path.display())]
+    Chart {
+        /// The SVG file.
+        path: PathBuf,
+        /// What plotters reported.
+        message: String,
+    },
+    /// The HTML template failed to render (a bug in the template or its context).
+    #[error("cannot render the report page: {0}")]
+    Template(String),
+}
+
+impl From<charts::ChartError> for Error {
+    fn from(e: charts::ChartError) -> Self {
+        Error::Chart {
+            path: e.path,
+            message: e.message,
+        }
+    }
+}
+
+/// The files a report consists of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// The page: `out_dir/index.html`.
+    pub index: PathBuf,
+    /// Every chart written, in page order.
+    pub charts: Vec<PathBuf>,
+}
+
+/// Renders the report for `run` into `out_dir` (created if missing), overwriting earlier files.
+///
+/// `criterion_index`, if given, is linked from the page with a path relative to `out_dir` (for
+/// example `target/criterion/report/index.html`).
+pub fn render(
+    run: &RunFile,
+    out_dir: &Path,
+    criterion_index: Option<&Path>,
+) -> Result<ReportFiles, Error> {
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Write {
+        path: out_dir.to_owned(),
+        source,
+    })?;
+    let groups = group::groups(run);
+    let mut charts = Vec::new();
+    let mut drawn = Vec::new();
+    for g in &groups {
+        let mut files = Vec::new();
+        for kind in ChartKind::ALL {
+            let file = kind.file_name(&g.suffix);
+            let path = out_dir.join(&file);
+            g.draw(kind, run, &path)?;
+            charts.push(path);
+            files.push((kind, file));
+        }
+        drawn.push(files);
+    }
+    let criterion_href = criterion_index.map(|p| page::relative_href(out_dir, p));
+    let html = page::render_html(run, &groups, &drawn, criterion_href.as_deref())?;
+    let index = out_dir.join("index.html");
+    std::fs::write(&index, html).map_err(|source| Error::Write {
+        path: index.clone(),
+        source,
+    })?;
+    Ok(ReportFiles { index, charts })
+}
+
+/// Loads a result file and renders its report into `out_dir` (what `poolsweep report` runs).
+pub fn render_from_file(result_json: &Path, out_dir: &Path) -> Result<ReportFiles, Error> {
+    let run = RunFile::load(result_json)?;
+    render(&run, out_dir, None)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,552 @@
+//! The HTML page: a `Serialize` context built from the run, rendered by minijinja from the
+//! templates in `templates/` (HTML auto-escaping on, undefined variables are errors).
+//!
+//! All formatting of numbers happens here so the templates only place strings; the templates
+//! hold all markup.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Error;
+use super::group::{ChartKind, Group};
+use crate::results::{Point, Recommendation, RunFile, display_max_sockets};
+
+const TEMPLATES: [(&str, &str); 6] = [
+    ("index.html", include_str!("templates/index.html")),
+    ("style.css", include_str!("templates/style.css")),
+    (
+        "recommendations.html",
+        include_str!("templates/recommendations.html"),
+    ),
+    ("failures.html", include_str!("templates/failures.html")),
+    ("points.html", include_str!("templates/points.html")),
+    ("meta.html", include_str!("templates/meta.html")),
+];
+
+#[derive(Debug, Serialize)]
+struct Page<'a> {
+    run: RunSummary,
+    notes: Vec<String>,
+    recommendations: Vec<RecRow>,
+    failures: Vec<FailureRow>,
+    groups: Vec<GroupView>,
+    criterion_href: Option<&'a str>,
+    meta: Vec<KeyValue>,
+    command_line: String,
+    config_json: String,
+    profile_json: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RunSummary {
+    date: String,
+    commit: String,
+    dirty: bool,
+    points: usize,
+    failed: usize,
+    groups: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct RecRow {
+    client: String,
+    batch: u32,
+    knee: String,
+    /// "3,033 obj/s".
+    knee_tput: String,
+    /// "95 % of best".
+    knee_pct: String,
+    /// "3,195 obj/s".
+    best_tput: String,
+    /// "at 256".
+    best_at: String,
+    falloff: String,
+    /// "maxSockets 256".
+    rule: String,
+    /// "3,195 obj/s" or "not measured".
+    rule_tput: String,
+    /// "−0.3 % vs best", or empty.
+    rule_vs_best: String,
+    /// The rule of thumb is clearly worse than the best (more than 5 % slower).
+    rule_bad: bool,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FailureRow {
+    group: String,
+    client: String,
+    batch: u32,
+    max_sockets: String,
+    completed: String,
+    errors: String,
+    retries: String,
+    summary: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GroupView {
+    anchor: String,
+    title: String,
+    is_main: bool,
+    charts: Vec<ChartView>,
+    points: Vec<PointRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartView {
+    file: String,
+    title: String,
+    caption: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PointRow {
+    client: String,
+    batch: u32,
+    max_sockets: String,
+    tput: String,
+    tput_range: String,
+    mb_s: String,
+    p50: String,
+    p99: String,
+    wait_p99: String,
+    sockets: String,
+    peak: String,
+    tls: String,
+    retries: String,
+    errors: String,
+    cpu: String,
+    failed: bool,
+    failure: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyValue {
+    key: &'static str,
+    value: String,
+}
+
+/// Renders `index.html` for `run`; `drawn[i]` lists the chart files of `groups[i]`.
+pub(crate) fn render_html(
+    run: &RunFile,
+    groups: &[Group<'_>],
+    drawn: &[Vec<(ChartKind, String)>],
+    criterion_href: Option<&str>,
+) -> Result<String, Error> {
+    let page = build(run, groups, drawn, criterion_href);
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|e| Error::Template(format!("{e:#}")))?;
+    }
+    env.get_template("index.html")
+        .and_then(|t| t.render(&page))
+        .map_err(|e| Error::Template(format!("{e:#}")))
+}
+
+fn build<'a>(
+    run: &RunFile,
+    groups: &[Group<'_>],
+    drawn: &[Vec<(ChartKind, String)>],
+    criterion_href: Option<&'a str>,
+) -> Page<'a> {
+    let meta = &run.meta;
+    let failed: Vec<&Point> = run.points.iter().filter(|p| p.failed()).collect();
+    let main = groups.first();
+
+    let mut notes = Vec::new();
+    if groups.len() > 1 {
+        notes.push(format!(
+            "This run holds {} groups of points (different pool, pattern, op or profile); each has its own charts \
+             below. Recommendations are keyed by client and batch only, so they and the knee markers refer to the \
+             first group, which has the most points: {}.",
+            groups.len(),
+            groups[0].title()
+        ));
+    }
+    if let (Some(main), false) = (main, run.recommendations.is_empty()) {
+        let mut missing: Vec<(crate::results::ClientMode, u32)> = main
+            .points
+            .iter()
+            .map(|p| (p.client, p.batch))
+            .filter(|&(c, b)| {
+                !run.recommendations
+                    .iter()
+                    .any(|r| r.client == c && r.batch == b)
+            })
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let all_failed = missing.iter().all(|&(c, b)| {
+                main.points
+                    .iter()
+                    .filter(|p| p.client == c && p.batch == b)
+                    .all(|p| p.failed())
+            });
+            let names: Vec<String> = missing
+                .iter()
+                .map(|(c, b)| format!("{c} batch {b}"))
+                .collect();
+            notes.push(format!(
+                "No recommendation for {}: {}",
+                names.join(", "),
+                if all_failed {
+                    "every point of these failed, so no maxSockets is safe to recommend (see Failures)."
+                } else {
+                    "the result file has none for them."
+                }
+            ));
+        }
+    }
+    if run.recommendations.is_empty() {
+        notes.push(format!(
+            "No recommendations in this file: the run stopped before computing them ({} points were measured).",
+            run.points.len()
+        ));
+    }
+
+    let recommendations = run
+        .recommendations
+        .iter()
+        .map(|r| rec_row(r, main))
+        .collect();
+    let failures = failed
+        .iter()
+        .map(|p| FailureRow {
+            group: if groups.len() > 1 {
+                group_title_of(groups, p)
+            } else {
+                String::new()
+            },
+            client: p.client.to_string(),
+            batch: p.batch,
+            max_sockets: display_max_sockets(p.max_sockets).to_string(),
+            completed: format!("{} / {}", int(p.completed), int(p.objects)),
+            errors: int(p.errors.total.max(p.errors.emfile)),
+            retries: int(p.retries.total),
+            summary: p.failure_summary(),
+        })
+        .collect();
+
+    let group_views = groups
+        .iter()
+        .zip(drawn)
+        .enumerate()
+        .map(|(i, (g, files))| GroupView {
+            anchor: if i == 0 {
+                "charts".to_owned()
+            } else {
+                format!("charts-{}", g.suffix)
+            },
+            title: g.subtitle(),
+            is_main: g.is_main,
+            charts: files
+                .iter()
+                .map(|(kind, file)| ChartView {
+                    file: file.clone(),
+                    title: kind.title().to_owned(),
+                    caption: kind.caption().to_owned(),
+                })
+                .collect(),
+            points: g.points.iter().map(|p| point_row(p)).collect(),
+        })
+        .collect();
+
+    let rl = meta.rlimit_nofile.map_or_else(
+        || "unknown".to_owned(),
+        |r| {
+            let show = |v: Option<u64>| v.map_or_else(|| "unlimited".to_owned(), int);
+            format!("soft {} / hard {}", show(r.soft), show(r.hard))
+        },
+    );
+    let unknown = || "unknown".to_owned();
+    let meta_rows = vec![
+        KeyValue {
+            key: "Date (UTC)",
+            value: meta.date.clone(),
+        },
+        KeyValue {
+            key: "Git commit",
+            value: match (&meta.git_commit, meta.git_dirty) {
+                (Some(c), Some(true)) => format!("{c} (with uncommitted changes)"),
+                (Some(c), _) => c.clone(),
+                (None, _) => "not a git checkout".to_owned(),
+            },
+        },
+        KeyValue {
+            key: "poolsweep",
+            value: meta.tool_version.clone(),
+        },
+        KeyValue {
+            key: "Toolchain",
+            value: meta.toolchain.clone().unwrap_or_else(unknown),
+        },
+        KeyValue {
+            key: "OS",
+            value: meta.os.clone(),
+        },
+        KeyValue {
+            key: "CPU",
+            value: meta.cpu_model.clone().unwrap_or_else(unknown),
+        },
+        KeyValue {
+            key: "Cores",
+            value: meta.cores.to_string(),
+        },
+        KeyValue {
+            key: "RLIMIT_NOFILE",
+            value: rl,
+        },
+        KeyValue {
+            key: "Schema version",
+            value: run.schema_version.to_string(),
+        },
+    ];
+
+    Page {
+        run: RunSummary {
+            date: meta.date.clone(),
+            commit: meta
+                .git_commit
+                .as_deref()
+                .map_or_else(|| "no git".to_owned(), |c| c.chars().take(12).collect()),
+            dirty: meta.git_dirty == Some(true),
+            points: run.points.len(),
+            failed: failed.len(),
+            groups: groups.len(),
+        },
+        notes,
+        recommendations,
+        failures,
+        groups: group_views,
+        criterion_href,
+        meta: meta_rows,
+        command_line: shell_words(&meta.command_line),
+        config_json: pretty(&meta.config),
+        profile_json: pretty(&meta.server_profile),
+    }
+}
+
+fn rec_row(r: &Recommendation, main: Option<&Group<'_>>) -> RecRow {
+    let tput_at = |ms: Option<u32>| {
+        main.and_then(|g| {
+            g.points
+                .iter()
+                .find(|p| p.client == r.client && p.batch == r.batch && p.max_sockets == ms)
+        })
+        .map(|p| p.objects_per_s.median)
+    };
+    let best = tput_at(r.best_max_sockets);
+    let knee = tput_at(r.knee_max_sockets);
+    let obj_s =
+        |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{} obj/s", int_f(v)));
+    let rot = &r.rule_of_thumb;
+    RecRow {
+        client: r.client.to_string(),
+        batch: r.batch,
+        knee: display_max_sockets(r.knee_max_sockets).to_string(),
+        knee_tput: obj_s(knee),
+        knee_pct: match (knee, best) {
+            (Some(k), Some(b)) if b > 0.0 => format!("{:.0} % of best", 100.0 * k / b),
+            _ => String::new(),
+        },
+        best_tput: obj_s(best),
+        best_at: format!("at {}", display_max_sockets(r.best_max_sockets)),
+        falloff: r
+            .falloff_from
+            .map_or_else(|| "none".to_owned(), |f| format!("from {f}")),
+        rule: format!("maxSockets {}", rot.max_sockets),
+        rule_tput: rot
+            .objects_per_s
+            .map_or_else(|| "not measured".to_owned(), |v| obj_s(Some(v))),
+        rule_vs_best: rot
+            .vs_best_pct
+            .map_or_else(String::new, |v| format!("{} vs best", signed_pct(v))),
+        rule_bad: rot.vs_best_pct.is_some_and(|v| v < -5.0),
+        reason: r.reason.clone(),
+    }
+}
+
+/// "+1.5 %", "−12.0 %" (with a real minus sign).
+fn signed_pct(v: f64) -> String {
+    format!("{v:+.1} %").replace('-', "−")
+}
+
+fn point_row(p: &Point) -> PointRow {
+    PointRow {
+        client: p.client.to_string(),
+        batch: p.batch,
+        max_sockets: display_max_sockets(p.max_sockets).to_string(),
+        tput: int_f(p.objects_per_s.median),
+        tput_range: format!(
+            "{}–{}",
+            int_f(p.objects_per_s.min),
+            int_f(p.objects_per_s.max)
+        ),
+        mb_s: format!("{:.1}", p.mb_per_s.median),
+        p50: ms(p.latency_ms.p50),
+        p99: ms(p.latency_ms.p99),
+        wait_p99: ms(p.socket_wait_ms.p99),
+        sockets: int(p.sockets_opened),
+        peak: int(p.peak_open_sockets),
+        tls: format!("{} / {}", int(p.tls_full), int(p.tls_resumed)),
+        retries: int(p.retries.total),
+        errors: int(p.errors.total.max(p.errors.emfile)),
+        cpu: format!("{:.2}", p.cpu_s_per_1k),
+        failed: p.failed(),
+        failure: p.failure_summary(),
+    }
+}
+
+fn group_title_of(groups: &[Group<'_>], p: &Point) -> String {
+    groups
+        .iter()
+        .find(|g| g.points.iter().any(|q| std::ptr::eq(*q, p)))
+        .map(Group::title)
+        .unwrap_or_default()
+}
+
+/// 1234567 → "1,234,567".
+fn int(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A float rounded to an integer with thousands separators.
+fn int_f(v: f64) -> String {
+    if v.is_finite() && v >= 0.0 {
+        int(v.round() as u64)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Milliseconds: one decimal below 100, none above.
+fn ms(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        int_f(v)
+    }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The command line as one would type it: arguments with spaces or shell metacharacters quoted.
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A relative URL from the page in `from_dir` to `to` (e.g. criterion's index), so the report
+/// directory and its neighbours can be moved together.
+pub(crate) fn relative_href(from_dir: &Path, to: &Path) -> String {
+    let absolute = |p: &Path| -> PathBuf {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.join(p))
+                    .unwrap_or_else(|_| p.to_owned())
+            }
+        })
+    };
+    let (from, to) = (absolute(from_dir), absolute(to));
+    let from: Vec<Component<'_>> = from.components().collect();
+    let to: Vec<Component<'_>> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let ups = std::iter::repeat_n("..".to_owned(), from.len() - common);
+    let downs = to[common..]
+        .iter()
+        .map(|c| url_segment(&c.as_os_str().to_string_lossy()));
+    ups.chain(downs).collect::<Vec<_>>().join("/")
+}
+
+/// Escapes the characters that would end or change a URL path segment.
+fn url_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '%' => out.push_str("%25"),
+            ' ' => out.push_str("%20"),
+            '#' => out.push_str("%23"),
+            '?' => out.push_str("%3F"),
+            '"' => out.push_str("%22"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(int(0), "0");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(1000), "1,000");
+        assert_eq!(int(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn command_line_quoting() {
+        let argv = [
+            "poolsweep",
+            "sweep",
+            "--profile",
+            "slow disk",
+            "--note=it's",
+        ]
+        .map(str::to_owned);
+        assert_eq!(
+            shell_words(&argv),
+            r"poolsweep sweep --profile 'slow disk' '--note=it'\''s'"
+        );
+    }
+
+    #[test]
+    fn relative_hrefs() {
+        let dir = crate::results::testutil::TempDir::new("href");
+        let report = dir.path().join("out/report");
+        let crit = dir.path().join("target/criterion/report");
+        std::fs::create_dir_all(&report).unwrap();
+        std::fs::create_dir_all(&crit).unwrap();
+        std::fs::write(crit.join("index.html"), "").unwrap();
+        assert_eq!(
+            relative_href(&report, &crit.join("index.html")),
+            "../../target/criterion/report/index.html"
+        );
+        assert_eq!(
+            relative_href(&report, &report.join("a b#.html")),
+            "a%20b%23.html"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! CSV export: one row per point, nested fields flattened to `parent_child` columns.
+//!
+//! Meant for spreadsheets and pandas, so it follows RFC 4180 (comma separated, fields quoted only
+//! when they hold a comma, quote or line break). maxSockets Infinity is written as "inf", which
+//! pandas and most spreadsheets read as a number. The server's counters become one
+//! `server_<name>` column each, for every counter any point reported (sorted by name; empty
+//! where a point lacks it).
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::{Point, RunFile};
+
+/// The fixed columns, in order; the `server_*` columns follow.
+const COLUMNS: &[&str] = &[
+    "client",
+    "pool",
+    "pattern",
+    "op",
+    "profile",
+    "batch",
+    "max_sockets",
+    "repetitions",
+    "objects",
+    "completed",
+    "object_size",
+    "objects_per_s_median",
+    "objects_per_s_min",
+    "objects_per_s_max",
+    "mb_per_s_median",
+    "mb_per_s_min",
+    "mb_per_s_max",
+    "projected_s",
+    "latency_ms_p50",
+    "latency_ms_p90",
+    "latency_ms_p99",
+    "latency_ms_p999",
+    "latency_ms_max",
+    "socket_wait_ms_p50",
+    "socket_wait_ms_p99",
+    "sockets_opened",
+    "peak_open_sockets",
+    "tls_full",
+    "tls_resumed",
+    "retries_total",
+    "retries_throttling",
+    "retries_transient",
+    "retries_timeout",
+    "retries_other",
+    "errors_total",
+    "errors_emfile",
+    "errors_timeout",
+    "errors_reset",
+    "errors_slowdown",
+    "errors_other",
+    "cpu_s_per_1k",
+    "requests",
+    "succeeded",
+    "failed",
+];
+
+/// Writes the run's points as CSV with a header row.
+///
+/// # Examples
+///
+/// ```no_run
+/// let run = poolsweep::results::RunFile::load("results/local/run.json")?;
+/// let file = std::fs::File::create("run.csv")?;
+/// poolsweep::results::write_csv(&run, std::io::BufWriter::new(file))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_csv(run: &RunFile, mut out: impl Write) -> io::Result<()> {
+    let server_keys: BTreeSet<&str> = run
+        .points
+        .iter()
+        .flat_map(|p| p.server.keys().map(String::as_str))
+        .collect();
+
+    let header = COLUMNS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .chain(server_keys.iter().map(|k| format!("server_{k}")));
+    write_row(&mut out, header)?;
+
+    for p in &run.points {
+        let server = server_keys
+            .iter()
+            .map(|k| p.server.get(*k).map_or_else(String::new, server_value));
+        write_row(&mut out, fixed_fields(p).into_iter().chain(server))?;
+    }
+    out.flush()
+}
+
+fn fixed_fields(p: &Point) -> Vec<String> {
+    let n = |v: u64| v.to_string();
+    let f = |v: f64| v.to_string();
+    vec![
+        p.client.to_string(),
+        p.pool.to_string(),
+        p.pattern.to_string(),
+        p.op.to_string(),
+        p.profile.clone(),
+        p.batch.to_string(),
+        p.max_sockets
+            .map_or_else(|| "inf".to_owned(), |m| m.to_string()),
+        p.repetitions.to_string(),
+        n(p.objects),
+        n(p.completed),
+        n(p.object_size),
+        f(p.objects_per_s.median),
+        f(p.objects_per_s.min),
+        f(p.objects_per_s.max),
+        f(p.mb_per_s.median),
+        f(p.mb_per_s.min),
+        f(p.mb_per_s.max),
+        p.projected_s.map_or_else(String::new, f),
+        f(p.latency_ms.p50),
+        f(p.latency_ms.p90),
+        f(p.latency_ms.p99),
+        f(p.latency_ms.p999),
+        f(p.latency_ms.max),
+        f(p.socket_wait_ms.p50),
+        f(p.socket_wait_ms.p99),
+        n(p.sockets_opened),
+        n(p.peak_open_sockets),
+        n(p.tls_full),
+        n(p.tls_resumed),
+        n(p.retries.total),
+        n(p.retries.throttling),
+        n(p.retries.transient),
+        n(p.retries.timeout),
+        n(p.retries.other),
+        n(p.errors.total),
+        n(p.errors.emfile),
+        n(p.errors.timeout),
+        n(p.errors.reset),
+        n(p.errors.slowdown),
+        n(p.errors.other),
+        f(p.cpu_s_per_1k),
+        n(p.requests),
+        n(p.succeeded),
+        p.failed().to_string(),
+    ]
+}
+
+/// A server counter as a CSV field: numbers and strings as is, anything else as compact JSON.
+fn server_value(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Number(_) | Value::Bool(_) | Value::Array(_) | Value::Object(_) => v.to_string(),
+    }
+}
+
+fn write_row(out: &mut impl Write, fields: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut first = true;
+    for field in fields {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        if field.contains([',', '"', '\n', '\r']) {
+            write!(out, "\"{}\"", field.replace('"', "\"\""))?;
+        } else {
+            out.write_all(field.as_bytes())?;
+        }
+    }
+    out.write_all(b"\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixtures;
+
+    fn csv_of(run: &RunFile) -> String {
+        let mut buf = Vec::new();
+        write_csv(run, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn header_then_one_row_per_point() {
+        let run = fixtures::small();
+        let csv = csv_of(&run);
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        assert_eq!(lines.len(), 1 + run.points.len());
+        let header: Vec<&str> = lines[0].split(',').collect();
+        assert_eq!(&header[..COLUMNS.len()], COLUMNS);
+        assert!(header.contains(&"server_slowdowns_sent"), "{header:?}");
+        for line in &lines[1..] {
+            assert_eq!(line.split(',').count(), header.len(), "{line}");
+        }
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let first: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(first[col("client")], run.points[0].client.as_str());
+        assert_eq!(first[col("batch")], run.points[0].batch.to_string());
+    }
+
+    #[test]
+    fn infinity_is_inf_and_failures_are_flagged() {
+        let run = fixtures::small();
+        let csv = csv_of(&run);
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let ms = header.iter().position(|h| *h == "max_sockets").unwrap();
+        let failed = header.iter().position(|h| *h == "failed").unwrap();
+        let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(',').collect()).collect();
+        for (row, point) in rows.iter().zip(&run.points) {
+            match point.max_sockets {
+                None => assert_eq!(row[ms], "inf"),
+                Some(n) => assert_eq!(row[ms], n.to_string()),
+            }
+            assert_eq!(row[failed], point.failed().to_string());
+        }
+        assert!(rows.iter().any(|r| r[ms] == "inf"));
+        assert!(rows.iter().any(|r| r[failed] == "true"));
+    }
+
+    #[test]
+    fn fields_with_commas_and_quotes_are_quoted() {
+        let mut run = fixtures::small();
+        run.points.truncate(1);
+        run.points[0].profile = "slow, \"throttled\"".to_owned();
+        let csv = csv_of(&run);
+        assert!(csv.contains(",\"slow, \"\"throttled\"\"\","), "{csv}");
+    }
+}

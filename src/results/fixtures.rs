@@ -1,0 +1,406 @@
+//! Synthetic result files for tests and the report demo.
+//!
+//! The numbers come from a small model of a real sweep, not from measurements:
+//! - throughput rises with concurrency `c = min(maxSockets, batch)` and saturates at the
+//!   server's capacity (`C·(1 − e^(−r·c/C))`, `r` = objects/s one socket sustains);
+//! - above `SLOWDOWN_ABOVE` concurrent connections the server answers `SlowDown`, the client
+//!   retries with backoff, and throughput falls off;
+//! - a client holding more sockets than `RLIMIT_NOFILE` allows gets `EMFILE` (per-request clients
+//!   leave keep-alive sockets behind, so they hit it at a smaller batch);
+//! - repetitions spread by a few percent.
+
+use serde_json::{Value, json};
+
+use super::{
+    ClientMode, Errors, Latency, Meta, Op, Pattern, Point, PoolKind, Recommendation, Retries,
+    RlimitNofile, RuleOfThumb, RunFile, SocketWait, Spread, display_max_sockets,
+    max_sockets_sort_key,
+};
+
+/// The server starts throttling above this many concurrent connections.
+const SLOWDOWN_ABOVE: f64 = 256.0;
+/// File descriptors a client uses besides sockets (stdio, runtime, log file…).
+const OTHER_FDS: u64 = 16;
+/// A point within this fraction of the best counts as "close to the best" (the knee).
+const KNEE_FRACTION: f64 = 0.9;
+
+struct Sweep {
+    clients: &'static [ClientMode],
+    batches: &'static [u32],
+    max_sockets: &'static [Option<u32>],
+    nofile_soft: u64,
+    objects: u64,
+    repetitions: u32,
+}
+
+/// 20 points: shared and per-request, batch 8 and 64, maxSockets 1, 4, 16, 64, ∞. The
+/// per-request batch 64 points fail with EMFILE (soft RLIMIT_NOFILE 256).
+pub(crate) fn small() -> RunFile {
+    build(&Sweep {
+        clients: &[ClientMode::Shared, ClientMode::PerRequest],
+        batches: &[8, 64],
+        max_sockets: &[Some(1), Some(4), Some(16), Some(64), None],
+        nofile_soft: 256,
+        objects: 200,
+        repetitions: 3,
+    })
+}
+
+/// 132 points looking like a real sweep: three client modes, batch 16…1024, maxSockets 1…512
+/// and ∞, a knee around 64–128, fall-off from SlowDown above 256 sockets and EMFILE failures
+/// (soft RLIMIT_NOFILE 1024, the common Linux default).
+pub(crate) fn realistic() -> RunFile {
+    build(&Sweep {
+        clients: &[
+            ClientMode::Shared,
+            ClientMode::PerRequest,
+            ClientMode::SharedHandler,
+        ],
+        batches: &[16, 64, 256, 1024],
+        max_sockets: &[
+            Some(1),
+            Some(2),
+            Some(4),
+            Some(8),
+            Some(16),
+            Some(32),
+            Some(64),
+            Some(128),
+            Some(256),
+            Some(512),
+            None,
+        ],
+        nofile_soft: 1024,
+        objects: 4000,
+        repetitions: 5,
+    })
+}
+
+/// A fixed meta (no machine facts) so fixtures are deterministic.
+pub(crate) fn meta(config: Value, nofile_soft: u64) -> Meta {
+    Meta {
+        git_commit: Some("3f2c9d0e1b7a4c5d6e8f9a0b1c2d3e4f5a6b7c8d".to_owned()),
+        git_dirty: Some(false),
+        toolchain: Some("rustc 1.95.0 (fixture)".to_owned()),
+        os: "linux x86_64 6.1.0-fixture (Debian GNU/Linux 12 (bookworm))".to_owned(),
+        cpu_model: Some("Fixture CPU @ 2.20GHz".to_owned()),
+        cores: 2,
+        rlimit_nofile: Some(RlimitNofile {
+            soft: Some(nofile_soft),
+            hard: Some(524_288),
+        }),
+        date: "2026-11-29T10:25:00Z".to_owned(),
+        config,
+        server_profile: json!({
+            "name": "s3-like",
+            "latency_ms": {"base": 12, "per_mib": 6},
+            "slowdown_above_connections": 256,
+            "max_requests_per_connection": 100,
+            "idle_timeout_s": 5
+        }),
+        command_line: ["poolsweep", "sweep", "--profile", "s3-like"]
+            .map(str::to_owned)
+            .to_vec(),
+        tool_version: "0.1.0".to_owned(),
+    }
+}
+
+fn build(s: &Sweep) -> RunFile {
+    let config = json!({
+        "clients": s.clients.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "batches": s.batches,
+        "max_sockets": s.max_sockets.iter().map(|m| m.map_or(json!("Infinity"), |n| json!(n))).collect::<Vec<_>>(),
+        "objects": s.objects,
+        "repetitions": s.repetitions,
+        "object_size": 262_144,
+        "pattern": "batch",
+        "op": "put",
+    });
+    let mut run = RunFile::new(meta(config, s.nofile_soft));
+    let mut i = 0u64;
+    for &client in s.clients {
+        for &batch in s.batches {
+            for &ms in s.max_sockets {
+                i += 1;
+                run.points.push(model_point(s, client, batch, ms, i));
+            }
+        }
+    }
+    run.recommendations = recommend(&run.points);
+    run
+}
+
+/// Deterministic noise in [0, 1).
+fn noise(i: u64) -> f64 {
+    (i.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0
+}
+
+fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u64) -> Point {
+    let object_size: u64 = 262_144;
+    let per_request = client == ClientMode::PerRequest;
+    // Concurrency: a per-request client has its own pool per request, so its cap never binds.
+    let c = if per_request {
+        f64::from(batch)
+    } else {
+        f64::from(ms.map_or(batch, |m| m.min(batch)))
+    };
+    // One socket: 14 ms per 256 KiB PUT; a fresh TLS handshake per request adds 6 ms.
+    let (rate, capacity) = if per_request {
+        (50.0, 1500.0)
+    } else {
+        (71.0, 3200.0)
+    };
+    let mut tput = capacity * (1.0 - (-rate * c / capacity).exp());
+    if client == ClientMode::SharedHandler {
+        tput *= 0.97;
+    }
+
+    // SlowDown: a share of requests above the threshold is throttled and retried with backoff.
+    let slowdown_share = if c > SLOWDOWN_ABOVE {
+        0.5 * (c - SLOWDOWN_ABOVE) / c
+    } else {
+        0.0
+    };
+    tput *= 1.0 - 1.2 * slowdown_share;
+
+    // EMFILE: sockets beyond the fd limit fail to open.
+    let peak_open = if per_request {
+        u64::from(batch) * 4
+    } else {
+        c as u64
+    };
+    let emfile_share = if peak_open + OTHER_FDS > s.nofile_soft {
+        (((peak_open + OTHER_FDS - s.nofile_soft) as f64 / peak_open as f64) * 0.3).min(0.5)
+    } else {
+        0.0
+    };
+    tput *= 1.0 - emfile_share;
+
+    let objects = s.objects;
+    let emfile = (objects as f64 * emfile_share).round() as u64;
+    // Retries run out for a few throttled requests once throttling is heavy.
+    let slowdown_errors = if slowdown_share > 0.3 {
+        (objects as f64 * 0.004).round() as u64
+    } else {
+        0
+    };
+    let throttled = (objects as f64 * slowdown_share * 1.6).round() as u64;
+    let completed = objects - emfile - slowdown_errors;
+    let errors_total = emfile + slowdown_errors;
+    let requests = objects + throttled;
+
+    let n = noise(i);
+    let spread = 0.03 + 0.05 * n;
+    let median = tput * (1.0 + (n - 0.5) * 0.02);
+    let objects_per_s = Spread {
+        median,
+        min: median * (1.0 - spread),
+        max: median * (1.0 + spread * 0.7),
+    };
+    let mb = |v: f64| v * object_size as f64 / 1e6;
+
+    // Little's law: c requests in flight at `tput` per second.
+    let p50 = (c / tput * 1000.0).max(8.0) * (1.0 + 0.1 * n);
+    let tail = 1.8 + 3.0 * slowdown_share;
+    let queued = ms.map_or(0.0, |m| (f64::from(batch) / f64::from(m) - 1.0).max(0.0));
+    let wait = if per_request { 0.0 } else { queued * p50 };
+
+    let sockets_opened = if per_request {
+        requests
+    } else {
+        c as u64 + requests / 100
+    };
+    let tls_full = if per_request {
+        sockets_opened
+    } else {
+        c as u64
+    };
+    let reps = u64::from(s.repetitions);
+    let server = json!({
+        "connections_accepted": sockets_opened * reps,
+        "requests": requests * reps,
+        "slowdowns_sent": throttled * reps,
+        "tls_full": tls_full * reps,
+        "tls_resumed": (sockets_opened - tls_full) * reps,
+        "peak_connections": peak_open,
+    });
+    let mut point = Point {
+        client,
+        pool: PoolKind::Agent,
+        pattern: Pattern::Batch,
+        op: Op::Put,
+        batch,
+        max_sockets: ms,
+        profile: "s3-like".to_owned(),
+        repetitions: s.repetitions,
+        objects,
+        completed,
+        object_size,
+        objects_per_s,
+        mb_per_s: Spread {
+            median: mb(median),
+            min: mb(objects_per_s.min),
+            max: mb(objects_per_s.max),
+        },
+        projected_s: (median > 0.0).then(|| objects as f64 / median),
+        latency_ms: Latency {
+            p50,
+            p90: p50 * 1.4,
+            p99: p50 * tail,
+            p999: p50 * tail * 1.5,
+            max: p50 * tail * 2.5,
+        },
+        socket_wait_ms: SocketWait {
+            p50: wait * 0.5,
+            p99: wait,
+        },
+        sockets_opened: sockets_opened * reps,
+        peak_open_sockets: peak_open,
+        tls_full: tls_full * reps,
+        tls_resumed: (sockets_opened - tls_full) * reps,
+        retries: Retries {
+            total: (throttled + objects / 500) * reps,
+            throttling: throttled * reps,
+            transient: objects / 500 * reps,
+            timeout: 0,
+            other: 0,
+        },
+        errors: Errors {
+            total: errors_total * reps,
+            emfile: emfile * reps,
+            timeout: 0,
+            reset: 0,
+            slowdown: slowdown_errors * reps,
+            other: 0,
+        },
+        cpu_s_per_1k: if per_request { 2.1 } else { 0.35 } * (1.0 + 0.1 * n),
+        server: match server {
+            Value::Object(map) => map,
+            _ => unreachable!("json! object literal"),
+        },
+        requests: requests * reps,
+        succeeded: (requests - errors_total) * reps,
+    };
+    round_floats(&mut point);
+    point
+}
+
+/// Rounds to 3 decimals, like a file a person would read, and so that values survive a JSON
+/// round trip bit for bit (serde_json parses up to 15 significant digits exactly).
+fn round_floats(p: &mut Point) {
+    let r = |v: &mut f64| *v = (*v * 1000.0).round() / 1000.0;
+    for s in [&mut p.objects_per_s, &mut p.mb_per_s] {
+        r(&mut s.median);
+        r(&mut s.min);
+        r(&mut s.max);
+    }
+    if let Some(v) = &mut p.projected_s {
+        r(v);
+    }
+    let l = &mut p.latency_ms;
+    for v in [&mut l.p50, &mut l.p90, &mut l.p99, &mut l.p999, &mut l.max] {
+        r(v);
+    }
+    r(&mut p.socket_wait_ms.p50);
+    r(&mut p.socket_wait_ms.p99);
+    r(&mut p.cpu_s_per_1k);
+}
+
+/// What the sweep's analysis would conclude, kept simple: best median, knee at 90 % of it,
+/// fall-off below 90 % after the best; failed points are not candidates.
+pub(crate) fn recommend(points: &[Point]) -> Vec<Recommendation> {
+    let mut keys: Vec<(ClientMode, u32)> = points.iter().map(|p| (p.client, p.batch)).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|(client, batch)| {
+            let mut ps: Vec<&Point> = points
+                .iter()
+                .filter(|p| p.client == client && p.batch == batch && !p.failed())
+                .collect();
+            ps.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
+            let best = ps
+                .iter()
+                .max_by(|a, b| a.objects_per_s.median.total_cmp(&b.objects_per_s.median))?;
+            let best_v = best.objects_per_s.median;
+            let knee = ps
+                .iter()
+                .find(|p| p.objects_per_s.median >= KNEE_FRACTION * best_v)?;
+            let falloff = ps.iter().find(|p| {
+                p.max_sockets.is_some()
+                    && max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(best.max_sockets)
+                    && p.objects_per_s.median < KNEE_FRACTION * best_v
+            });
+            let rot = points
+                .iter()
+                .find(|p| p.client == client && p.batch == batch && p.max_sockets == Some(batch));
+            let rot_v = rot.map(|p| p.objects_per_s.median);
+            let mut reason = format!(
+                "maxSockets {} reaches {:.0} % of the best ({:.0} objects/s at {})",
+                display_max_sockets(knee.max_sockets),
+                100.0 * knee.objects_per_s.median / best_v,
+                best_v,
+                display_max_sockets(best.max_sockets),
+            );
+            if let Some(f) = falloff {
+                reason.push_str(&format!(
+                    "; from {} the server throttles (SlowDown) and throughput drops",
+                    display_max_sockets(f.max_sockets)
+                ));
+            }
+            reason.push('.');
+            Some(Recommendation {
+                client,
+                batch,
+                best_max_sockets: best.max_sockets,
+                knee_max_sockets: knee.max_sockets,
+                falloff_from: falloff.and_then(|p| p.max_sockets),
+                rule_of_thumb: RuleOfThumb {
+                    max_sockets: batch,
+                    objects_per_s: rot_v,
+                    vs_best_pct: rot_v.map(|v| (1000.0 * (v - best_v) / best_v).round() / 10.0),
+                },
+                reason,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realistic_has_a_knee_a_falloff_and_failures() {
+        let run = realistic();
+        assert_eq!(run.points.len(), 3 * 4 * 11);
+        let r = run
+            .recommendations
+            .iter()
+            .find(|r| r.client == ClientMode::Shared && r.batch == 1024)
+            .unwrap();
+        assert!(matches!(r.knee_max_sockets, Some(64..=256)), "{r:?}");
+        assert!(r.falloff_from.is_some(), "{r:?}");
+        assert!(run.points.iter().any(|p| p.errors.emfile > 0));
+        assert!(run.points.iter().any(|p| p.errors.slowdown > 0));
+    }
+
+    /// The committed fixture is what `small()` produces, so tests that read the file and tests
+    /// that build the run in code see the same data. After changing `small()`, rewrite the file
+    /// with `POOLSWEEP_BLESS=1 cargo test -p poolsweep --lib committed_fixture_is_current`.
+    #[test]
+    fn committed_fixture_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-small.json");
+        let fresh = small().to_json_pretty();
+        if std::env::var_os("POOLSWEEP_BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap();
+        assert!(
+            committed == fresh,
+            "{} is stale: rerun with POOLSWEEP_BLESS=1",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! One measured point of the sweep: a (client, pool, pattern, op, profile, batch, maxSockets)
+//! cell, aggregated over its repetitions.
+//!
+//! Units are in the field names (`_ms`, `_s`, `_per_s`); counts are totals over all repetitions
+//! unless the doc says otherwise. A point whose run failed is still a point: failures are data
+//! (see [`Point::failed`]), never a reason to drop it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::display_max_sockets;
+
+/// How the client under test holds its connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientMode {
+    /// One client (one pool, one TLS session cache) shared by every request.
+    Shared,
+    /// A new client per request: a new pool and TLS session cache each time.
+    PerRequest,
+    /// A new client per request that shares one request handler (and its pool).
+    SharedHandler,
+}
+
+/// Which pool implementation served the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PoolKind {
+    /// poolsweep's own pool with the semantics of Node's `https.Agent`.
+    Agent,
+    /// hyper-util's legacy client pool (no socket cap of its own).
+    HyperUtil,
+}
+
+/// How requests are issued over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pattern {
+    /// `batch` requests at once, wait for all, repeat (like `Promise.all` over chunks).
+    Batch,
+    /// A sliding window: keep `batch` requests in flight.
+    Window,
+    /// Everything at once.
+    Burst,
+    /// A fixed request rate.
+    Rate,
+}
+
+/// The S3 operation measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// PutObject.
+    Put,
+    /// GetObject.
+    Get,
+    /// A mix of PutObject and GetObject.
+    Mixed,
+}
+
+macro_rules! display_as_serde_name {
+    ($($ty:ty { $($variant:ident => $name:literal),+ $(,)? })+) => {$(
+        impl $ty {
+            /// The name used in result files, CSV and reports.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
+display_as_serde_name! {
+    ClientMode { Shared => "shared", PerRequest => "per-request", SharedHandler => "shared-handler" }
+    PoolKind { Agent => "agent", HyperUtil => "hyper-util" }
+    Pattern { Batch => "batch", Window => "window", Burst => "burst", Rate => "rate" }
+    Op { Put => "put", Get => "get", Mixed => "mixed" }
+}
+
+/// The median and range of a value across repetitions.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Spread {
+    /// Median over repetitions.
+    pub median: f64,
+    /// Smallest repetition.
+    pub min: f64,
+    /// Largest repetition.
+    pub max: f64,
+}
+
+/// Request latency percentiles in milliseconds, over every request of every repetition.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Latency {
+    /// 50th percentile.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Slowest request.
+    pub max: f64,
+}
+
+/// Time a request waited for a socket (queued at the maxSockets cap), in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct SocketWait {
+    /// 50th percentile.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// Retries the client made, by reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Retries {
+    /// All retries.
+    pub total: u64,
+    /// After a throttling reply (S3 `SlowDown`, HTTP 503).
+    pub throttling: u64,
+    /// After a transient failure (5xx, connection reset before the response).
+    pub transient: u64,
+    /// After a timeout.
+    pub timeout: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+/// Requests that failed for good (after any retries), by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Errors {
+    /// All failed requests.
+    pub total: u64,
+    /// The client ran out of file descriptors (`EMFILE`, see `RLIMIT_NOFILE` in the meta).
+    pub emfile: u64,
+    /// Timed out.
+    pub timeout: u64,
+    /// Connection reset.
+    pub reset: u64,
+    /// Still throttled (`SlowDown`) when retries ran out.
+    pub slowdown: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+/// One measured point, aggregated over its repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Client mode.
+    pub client: ClientMode,
+    /// Pool implementation.
+    pub pool: PoolKind,
+    /// Request pattern.
+    pub pattern: Pattern,
+    /// Operation.
+    pub op: Op,
+    /// Batch size: requests issued together.
+    pub batch: u32,
+    /// The socket cap; `None` (JSON `null`) is Infinity.
+    pub max_sockets: Option<u32>,
+    /// Name of the server profile (the full profile is in the meta).
+    pub profile: String,
+    /// How many times the point was measured.
+    pub repetitions: u32,
+    /// Objects requested per repetition.
+    pub objects: u64,
+    /// Objects done within the time budget per repetition (the smallest over repetitions).
+    pub completed: u64,
+    /// Object size in bytes.
+    pub object_size: u64,
+    /// Objects per second.
+    pub objects_per_s: Spread,
+    /// Megabytes (10^6 bytes) per second.
+    pub mb_per_s: Spread,
+    /// Projected seconds for all `objects` at the median rate; `None` if nothing completed.
+    pub projected_s: Option<f64>,
+    /// Request latency.
+    pub latency_ms: Latency,
+    /// Wait for a socket.
+    pub socket_wait_ms: SocketWait,
+    /// Sockets (TCP connections) opened.
+    pub sockets_opened: u64,
+    /// Most sockets open at one time.
+    pub peak_open_sockets: u64,
+    /// Full TLS handshakes.
+    pub tls_full: u64,
+    /// Resumed TLS handshakes.
+    pub tls_resumed: u64,
+    /// Retries.
+    pub retries: Retries,
+    /// Failed requests.
+    pub errors: Errors,
+    /// Client CPU seconds (user + system) per 1,000 requests.
+    pub cpu_s_per_1k: f64,
+    /// The server's counters for this point's interval, as the mock server reports them.
+    pub server: serde_json::Map<String, serde_json::Value>,
+    /// Requests attempted, retries included.
+    pub requests: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+}
+
+impl Point {
+    /// Whether anything went wrong: a failed request (EMFILE included) or objects not completed
+    /// within the time budget. Such points are reported, marked, never hidden.
+    pub fn failed(&self) -> bool {
+        self.errors.total > 0 || self.errors.emfile > 0 || self.completed < self.objects
+    }
+
+    /// A one-line description of what failed, e.g. "37 errors (EMFILE 30, timeout 7); 880 of
+    /// 1000 objects completed"; empty when [`Point::failed`] is false.
+    pub fn failure_summary(&self) -> String {
+        let mut parts = Vec::new();
+        if self.errors.total > 0 || self.errors.emfile > 0 {
+            let e = &self.errors;
+            let kinds: Vec<String> = [
+                ("EMFILE", e.emfile),
+                ("timeout", e.timeout),
+                ("reset", e.reset),
+                ("SlowDown", e.slowdown),
+                ("other", e.other),
+            ]
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+            let total = e.total.max(e.emfile);
+            let noun = if total == 1 { "error" } else { "errors" };
+            if kinds.is_empty() {
+                parts.push(format!("{total} {noun}"));
+            } else {
+                parts.push(format!("{total} {noun} ({})", kinds.join(", ")));
+            }
+        }
+        if self.completed < self.objects {
+            parts.push(format!(
+                "{} of {} objects completed",
+                self.completed, self.objects
+            ));
+        }
+        parts.join("; ")
+    }
+
+    /// A short name for messages: "shared batch=64 maxSockets=∞".
+    pub fn label(&self) -> String {
+        format!(
+            "{} batch={} maxSockets={}",
+            self.client,
+            self.batch,
+            display_max_sockets(self.max_sockets)
+        )
+    }
+
+    /// The first float field that is NaN or infinite, if any (JSON cannot hold those).
+    pub(crate) fn non_finite_field(&self) -> Option<&'static str> {
+        let fields = [
+            ("objects_per_s.median", self.objects_per_s.median),
+            ("objects_per_s.min", self.objects_per_s.min),
+            ("objects_per_s.max", self.objects_per_s.max),
+            ("mb_per_s.median", self.mb_per_s.median),
+            ("mb_per_s.min", self.mb_per_s.min),
+            ("mb_per_s.max", self.mb_per_s.max),
+            ("projected_s", self.projected_s.unwrap_or(0.0)),
+            ("latency_ms.p50", self.latency_ms.p50),
+            ("latency_ms.p90", self.latency_ms.p90),
+            ("latency_ms.p99", self.latency_ms.p99),
+            ("latency_ms.p999", self.latency_ms.p999),
+            ("latency_ms.max", self.latency_ms.max),
+            ("socket_wait_ms.p50", self.socket_wait_ms.p50),
+            ("socket_wait_ms.p99", self.socket_wait_ms.p99),
+            ("cpu_s_per_1k", self.cpu_s_per_1k),
+        ];
+        fields
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(name, _)| name)
+    }
+}
