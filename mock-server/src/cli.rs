@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use crate::config::{self, Config, KeyType, StorageMode};
+use crate::profile::{Profile, RateLimit};
 
 /// Leaf key type on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -65,6 +66,61 @@ pub struct Cli {
     /// Server worker threads (default: one per core).
     #[arg(long)]
     pub worker_threads: Option<usize>,
+    /// Behaviour preset: ideal (nothing injected), s3-like (S3's limits and latency),
+    /// congested (heavy tails and faults). The knob flags below override it.
+    #[arg(long, default_value = "ideal", value_parser = clap::builder::PossibleValuesParser::new(crate::profile::PRESETS))]
+    pub profile: String,
+    /// A TOML profile file (see the README); replaces --profile.
+    #[arg(long, value_name = "FILE.toml", conflicts_with = "profile")]
+    pub profile_file: Option<PathBuf>,
+    /// RNG seed for latency and fault draws.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Time to first byte, median in ms (reads and writes).
+    #[arg(long, value_name = "MS")]
+    pub ttfb_median_ms: Option<f64>,
+    /// Time to first byte, 99th percentile in ms (reads and writes).
+    #[arg(long, value_name = "MS")]
+    pub ttfb_p99_ms: Option<f64>,
+    /// Per-connection bandwidth in MB/s for request and response bodies.
+    #[arg(long, value_name = "MB/S")]
+    pub bandwidth: Option<f64>,
+    /// GET/HEAD per second per partitioned prefix (S3: 5500).
+    #[arg(long, value_name = "N")]
+    pub read_rps: Option<f64>,
+    /// PUT/COPY/POST/DELETE per second per partitioned prefix (S3: 3500).
+    #[arg(long, value_name = "N")]
+    pub write_rps: Option<f64>,
+    /// Key segments that form a partitioned prefix.
+    #[arg(long, value_name = "N")]
+    pub prefix_depth: Option<usize>,
+    /// Most connections open at once.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Refuse connections beyond --max-connections instead of leaving them in the backlog.
+    #[arg(long)]
+    pub refuse_over_limit: bool,
+    /// Close keep-alive connections idle this long.
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Answer `Connection: close` after this many requests on a connection.
+    #[arg(long, value_name = "N")]
+    pub max_requests_per_connection: Option<u64>,
+    /// Probability of 500 InternalError per request.
+    #[arg(long, value_name = "P")]
+    pub fault_500: Option<f64>,
+    /// Probability of 503 ServiceUnavailable (not SlowDown) per request.
+    #[arg(long, value_name = "P")]
+    pub fault_503: Option<f64>,
+    /// Probability of resetting the connection mid-response.
+    #[arg(long, value_name = "P")]
+    pub fault_reset: Option<f64>,
+    /// Probability of stalling a response (see --stall-ms).
+    #[arg(long, value_name = "P")]
+    pub fault_stall: Option<f64>,
+    /// How long a stalled response waits.
+    #[arg(long, value_name = "MS")]
+    pub stall_ms: Option<u64>,
 }
 
 /// Parses `123`, `64k`, `512m`, `4g` (binary multiples).
@@ -84,8 +140,67 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 impl Cli {
+    /// The profile the flags describe, validated.
+    pub fn to_profile(&self) -> Result<Profile, String> {
+        let mut p = match &self.profile_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                Profile::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Profile::preset(&self.profile)
+                .ok_or_else(|| format!("unknown profile {}", self.profile))?,
+        };
+        if let Some(seed) = self.seed {
+            p.seed = seed;
+        }
+        for l in [&mut p.read_latency, &mut p.write_latency] {
+            if let Some(m) = self.ttfb_median_ms {
+                l.median_ms = m;
+            }
+            if let Some(q) = self.ttfb_p99_ms {
+                l.p99_ms = q;
+            }
+        }
+        if self.bandwidth.is_some() {
+            p.bandwidth_mb_per_s = self.bandwidth;
+        }
+        if self.read_rps.is_some() || self.write_rps.is_some() || self.prefix_depth.is_some() {
+            let mut r = p.rate_limit.clone().unwrap_or(RateLimit {
+                read_per_s: 5500.0,
+                write_per_s: 3500.0,
+                prefix_depth: 1,
+                burst_s: 1.0,
+                ramp: None,
+            });
+            r.read_per_s = self.read_rps.unwrap_or(r.read_per_s);
+            r.write_per_s = self.write_rps.unwrap_or(r.write_per_s);
+            r.prefix_depth = self.prefix_depth.unwrap_or(r.prefix_depth);
+            p.rate_limit = Some(r);
+        }
+        let c = &mut p.connections;
+        if self.max_connections.is_some() {
+            c.max_connections = self.max_connections;
+        }
+        if self.refuse_over_limit {
+            c.over_limit = crate::profile::OverLimit::Refuse;
+        }
+        c.idle_timeout_ms = self.idle_timeout_ms.unwrap_or(c.idle_timeout_ms);
+        if self.max_requests_per_connection.is_some() {
+            c.max_requests_per_connection = self.max_requests_per_connection;
+        }
+        let f = &mut p.faults;
+        f.internal_error = self.fault_500.unwrap_or(f.internal_error);
+        f.service_unavailable = self.fault_503.unwrap_or(f.service_unavailable);
+        f.reset = self.fault_reset.unwrap_or(f.reset);
+        f.stall = self.fault_stall.unwrap_or(f.stall);
+        f.stall_ms = self.stall_ms.unwrap_or(f.stall_ms);
+        p.validate()?;
+        Ok(p)
+    }
+
     /// The validated configuration.
-    pub fn to_config(&self) -> Config {
+    pub fn to_config(&self) -> Result<Config, String> {
         let mut c = Config {
             listen: self.listen,
             tls: !self.http,
@@ -102,12 +217,16 @@ impl Cli {
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
             region: self.region.clone(),
+            profile: self.to_profile()?,
             ..Config::default()
         };
         if let Some(n) = self.worker_threads {
-            c.worker_threads = n.max(1);
+            if n == 0 {
+                return Err("--worker-threads must be at least 1".to_owned());
+            }
+            c.worker_threads = n;
         }
-        c
+        Ok(c)
     }
 }
 
@@ -126,9 +245,36 @@ mod tests {
     #[test]
     fn defaults_parse() {
         let cli = Cli::try_parse_from(["mock-s3"]).unwrap();
-        let c = cli.to_config();
+        let c = cli.to_config().unwrap();
         assert!(c.tls && c.auth);
         assert_eq!(c.listen.port(), 9443);
+        assert_eq!(c.profile.name, "ideal");
         assert!(Cli::try_parse_from(["mock-s3", "--key-type", "dsa"]).is_err());
+        assert!(Cli::try_parse_from(["mock-s3", "--profile", "fast"]).is_err());
+    }
+
+    #[test]
+    fn knobs_override_the_preset_and_are_validated() {
+        let cli = Cli::try_parse_from([
+            "mock-s3",
+            "--profile",
+            "s3-like",
+            "--write-rps",
+            "100",
+            "--fault-500",
+            "0.25",
+            "--max-connections",
+            "8",
+            "--seed",
+            "7",
+        ])
+        .unwrap();
+        let p = cli.to_profile().unwrap();
+        assert_eq!(p.rate_limit.unwrap().write_per_s, 100.0);
+        assert_eq!(p.faults.internal_error, 0.25);
+        assert_eq!(p.connections.max_connections, Some(8));
+        assert_eq!(p.seed, 7);
+        let bad = Cli::try_parse_from(["mock-s3", "--fault-reset", "1.5"]).unwrap();
+        assert!(bad.to_profile().unwrap_err().contains("probability"));
     }
 }

@@ -1,7 +1,8 @@
 //! Validated server settings. Every default is stated here and in the README.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+
+use crate::profile::Profile;
 
 /// The leaf certificate's key type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,12 +57,9 @@ pub struct Config {
     pub secret_key: String,
     /// The region the mock reports. Default: [`DEFAULT_REGION`].
     pub region: String,
-    /// Time a client may take to send a request head, and also how long an idle keep-alive
-    /// connection may sit before the server closes it (hyper uses one timer for both).
-    /// Default: 20 s, the idle close observed on S3 (see README, "server profiles").
-    pub header_timeout: Duration,
-    /// Time a client may take to complete the TLS handshake. Default: 10 s.
-    pub tls_handshake_timeout: Duration,
+    /// How the server behaves under load (latency, limits, connection policy, faults,
+    /// credential endpoints). Default: [`Profile::ideal`]. Changeable while running.
+    pub profile: Profile,
     /// Largest request body accepted, in bytes (S3: 5 GiB for a single PUT). Default: 1 GiB,
     /// since bodies are held in memory while they are checked.
     pub max_body: u64,
@@ -83,8 +81,7 @@ impl Default for Config {
             access_key: DEFAULT_ACCESS_KEY.to_owned(),
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             region: DEFAULT_REGION.to_owned(),
-            header_timeout: Duration::from_secs(20),
-            tls_handshake_timeout: Duration::from_secs(10),
+            profile: Profile::ideal(),
             max_body: 1 << 30,
             max_header_bytes: 64 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use crate::config::{Config, KeyType, StorageMode};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::ops::App;
+use crate::profile::Profile;
 use crate::tls::Certificates;
 
 /// Builds a [`MockS3`]. Each setter states its default.
@@ -59,15 +60,26 @@ impl MockS3Builder {
         self
     }
 
-    /// Idle keep-alive and header timeout. Default: 20 s.
+    /// Idle keep-alive and header timeout (the profile's `connections.idle_timeout_ms`).
+    /// Default: 20 s.
     pub fn header_timeout(mut self, d: Duration) -> Self {
-        self.config.header_timeout = d;
+        self.config.profile.connections.idle_timeout_ms = d.as_millis() as u64;
+        self
+    }
+
+    /// The server profile at start. Default: [`Profile::ideal`].
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.config.profile = profile;
         self
     }
 
     /// Starts the server on its own runtime threads and returns once it is accepting.
     pub fn start(self) -> anyhow::Result<MockS3> {
         let config = self.config;
+        config
+            .profile
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid server profile: {e}"))?;
         crate::tls::install_crypto_provider();
         let certs = Certificates::generate(config.key_type).context("generating certificates")?;
         let tls = if config.tls {
@@ -180,6 +192,33 @@ impl MockS3 {
     /// A copy of every counter.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.app.metrics.snapshot()
+    }
+
+    /// The profile in effect.
+    pub fn profile(&self) -> Profile {
+        (*self.app.profile()).clone()
+    }
+
+    /// Replaces the profile while running (rate-limit budgets start afresh).
+    pub fn set_profile(&self, profile: Profile) -> anyhow::Result<()> {
+        self.app
+            .set_profile(profile)
+            .map_err(|e| anyhow::anyhow!("invalid server profile: {e}"))
+    }
+
+    /// The container-credentials URL (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+    pub fn container_credentials_url(&self) -> String {
+        format!("{}/__mock/credentials/container", self.endpoint)
+    }
+
+    /// The token the container endpoint requires (`AWS_CONTAINER_AUTHORIZATION_TOKEN`).
+    pub fn container_token(&self) -> String {
+        self.app.profile().credentials.container_token.clone()
+    }
+
+    /// The IMDS endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`); the standard paths follow it.
+    pub fn imds_endpoint(&self) -> String {
+        format!("{}/__mock/imds", self.endpoint)
     }
 
     /// Sets the counters to zero.

@@ -12,6 +12,10 @@
 //! - [`server`]: the accept loop: one function of (listener, TLS config, shutdown).
 //! - [`handle`]: [`MockS3`], the embeddable server on its own runtime threads.
 //! - [`metrics`]: exact counters kept in atomics.
+//! - [`profile`]: how the server behaves under load (presets `ideal`, `s3-like`, `congested`).
+//! - [`ratelimit`]: S3's per-prefix request-rate limits (lock-free GCRA).
+//! - [`pace`]: per-connection bandwidth and stalled-upload detection for bodies.
+//! - [`credentials`]: container and IMDSv2 credential endpoints.
 //! - [`auth`]: SigV4 verification and `aws-chunked` decoding.
 //! - [`store`]: buckets, objects and multipart uploads, with no global lock.
 //! - [`ops`]: one file per S3 operation and the router that picks one.
@@ -33,10 +37,14 @@ pub mod auth;
 pub mod checksum;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod handle;
 pub mod metrics;
 pub mod ops;
+pub mod pace;
+pub mod profile;
+pub mod ratelimit;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -45,3 +53,4 @@ pub mod xml;
 pub use config::{Config, KeyType, StorageMode};
 pub use handle::{MockS3, MockS3Builder};
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use profile::Profile;

@@ -27,7 +27,8 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let server = MockS3::builder().config(cli.to_config()).start()?;
+    let config = cli.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = MockS3::builder().config(config).start()?;
     std::fs::write(&cli.ca_out, server.ca_pem())
         .with_context(|| format!("writing the CA to {}", cli.ca_out.display()))?;
     let mut out = std::io::stdout().lock();
@@ -42,7 +43,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     )?;
     out.flush()?;
     drop(out);
-    tracing::info!(endpoint = server.endpoint(), "mock-s3 ready");
+    tracing::info!(endpoint = server.endpoint(), profile = %server.profile().name, "mock-s3 ready");
     wait_for_signal()?;
     tracing::info!("stopping");
     server.shutdown();

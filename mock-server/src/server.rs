@@ -24,7 +24,9 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service as _;
 
+use crate::credentials;
 use crate::ops::{self, App};
+use crate::profile::{OverLimit, Profile};
 
 /// How long open connections get to finish after shutdown is asked for.
 const GRACE: Duration = Duration::from_secs(5);
@@ -40,6 +42,23 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/__mock/metrics", get(admin_metrics))
         .route("/__mock/reset", post(admin_reset))
         .route("/__mock/health", get(|| async { "ok" }))
+        .route(
+            "/__mock/profile",
+            get(admin_get_profile).put(admin_put_profile),
+        )
+        .route("/__mock/credentials/container", get(credentials::container))
+        .route(
+            "/__mock/imds/latest/api/token",
+            axum::routing::put(credentials::imds_token),
+        )
+        .route(
+            "/__mock/imds/latest/meta-data/iam/security-credentials/",
+            get(credentials::imds_role),
+        )
+        .route(
+            "/__mock/imds/latest/meta-data/iam/security-credentials/{role}",
+            get(credentials::imds_credentials),
+        )
         .fallback(|State(app): State<Arc<App>>, req: Request| ops::handle(app, req))
         .with_state(app)
 }
@@ -67,6 +86,42 @@ async fn admin_reset(State(app): State<Arc<App>>, req: Request) -> axum::respons
     http::StatusCode::NO_CONTENT.into_response()
 }
 
+async fn admin_get_profile(State(app): State<Arc<App>>, req: Request) -> axum::response::Response {
+    if !admin_allowed(&req) {
+        return http::StatusCode::FORBIDDEN.into_response();
+    }
+    json(&*app.profile())
+}
+
+/// `PUT /__mock/profile` with a JSON profile, or `?preset=NAME`.
+async fn admin_put_profile(State(app): State<Arc<App>>, req: Request) -> axum::response::Response {
+    if !admin_allowed(&req) {
+        return http::StatusCode::FORBIDDEN.into_response();
+    }
+    let preset = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("preset=")))
+        .map(str::to_owned);
+    let profile = match preset {
+        Some(name) => Profile::preset(&name).ok_or_else(|| {
+            format!(
+                "unknown preset `{name}`; presets: {}",
+                crate::profile::PRESETS.join(", ")
+            )
+        }),
+        None => match axum::body::to_bytes(req.into_body(), 1 << 20).await {
+            Ok(body) => serde_json::from_slice::<Profile>(&body)
+                .map_err(|e| format!("invalid profile JSON: {e}")),
+            Err(e) => Err(format!("reading the body: {e}")),
+        },
+    };
+    match profile.and_then(|p| app.set_profile(p)) {
+        Ok(()) => json(&*app.profile()),
+        Err(message) => (http::StatusCode::BAD_REQUEST, message).into_response(),
+    }
+}
+
 /// A JSON response.
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> axum::response::Response {
     match serde_json::to_vec_pretty(value) {
@@ -88,6 +143,23 @@ pub async fn run(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        let profile = app.profile();
+        let gate = profile.connections.max_connections;
+        if let (Some(max), OverLimit::Backlog) = (gate, profile.connections.over_limit) {
+            // At the limit, stop accepting: new connections wait in the kernel's backlog.
+            loop {
+                let closed = app.connection_closed.notified();
+                tokio::pin!(closed);
+                closed.as_mut().enable();
+                if app.metrics.connections_open() < max as u64 {
+                    break;
+                }
+                tokio::select! {
+                    () = &mut shutdown => return finish(listener, graceful).await,
+                    () = closed => {}
+                }
+            }
+        }
         let (tcp, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -103,6 +175,13 @@ pub async fn run(
             },
         };
         let _ = tcp.set_nodelay(true);
+        if let (Some(max), OverLimit::Refuse) = (gate, profile.connections.over_limit)
+            && app.metrics.connections_open() >= max as u64
+        {
+            app.metrics.connection_refused();
+            drop(tcp);
+            continue;
+        }
         app.metrics.connection_opened();
         let app = app.clone();
         let router = router.clone();
@@ -113,7 +192,7 @@ pub async fn run(
                 None => serve(tcp, peer, &app, router, watcher).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
-                        app.config.tls_handshake_timeout,
+                        Duration::from_millis(profile.connections.tls_handshake_timeout_ms),
                         acceptor.accept(tcp),
                     )
                     .await;
@@ -136,8 +215,13 @@ pub async fn run(
                 }
             }
             app.metrics.connection_closed();
+            app.connection_closed.notify_waiters();
         });
     }
+    finish(listener, graceful).await;
+}
+
+async fn finish(listener: TcpListener, graceful: GracefulShutdown) {
     drop(listener);
     if tokio::time::timeout(GRACE, graceful.shutdown())
         .await
@@ -156,13 +240,31 @@ async fn serve<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let profile = app.profile();
+    let max_requests = profile.connections.max_requests_per_connection;
+    let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let metrics = app.metrics.clone();
     let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         req.extensions_mut().insert(Peer(peer));
-        router.clone().call(req)
+        let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let call = router.clone().call(req);
+        let metrics = metrics.clone();
+        async move {
+            let mut resp = call.await?;
+            if max_requests.is_some_and(|max| n >= max) {
+                // The Nth response says so; hyper then closes the connection after it.
+                resp.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                metrics.closed_max_requests();
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(app.config.header_timeout)
+        .header_read_timeout(Duration::from_millis(profile.connections.idle_timeout_ms))
         .keep_alive(true)
         .max_buf_size(app.config.max_header_bytes.max(8192));
     let conn = http.serve_connection(TokioIo::new(io), service);

@@ -58,7 +58,17 @@ pub(super) async fn read(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(S3Error::entity_too_large());
         }
-        Err(_) => return Err(S3Error::incomplete_body()),
+        Err(e) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+            while let Some(err) = source {
+                if err.is::<crate::pace::Stalled>() {
+                    app.metrics.request_timeout();
+                    return Err(S3Error::request_timeout());
+                }
+                source = err.source();
+            }
+            return Err(S3Error::incomplete_body());
+        }
     };
     app.metrics.bytes_in(raw.len() as u64);
 

@@ -195,7 +195,7 @@ mod tests {
             let t = encode_token(&item);
             match (decode_token(&t).unwrap(), item) {
                 (Item::Key(a), Item::Key(b)) | (Item::Prefix(a), Item::Prefix(b)) => {
-                    assert_eq!(a, b)
+                    assert_eq!(a, b);
                 }
                 _ => panic!("tag changed"),
             }

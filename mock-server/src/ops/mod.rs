@@ -1,9 +1,10 @@
 //! The S3 API: the router that picks an operation, and one file per operation.
 //!
 //! Every request goes through [`handle`]: route (method, bucket, key, query) to an
-//! [`Operation`], verify its signature, read and check its body where it has one, run the
-//! operation, then stamp the response with the request id and count it. Nothing is stored
-//! unless every check passed.
+//! [`Operation`], verify its signature, apply the profile (request-rate limit, injected
+//! faults), read and check its body where it has one, run the operation, wait the profile's
+//! time to first byte, then stamp the response with the request id and count it. Nothing is
+//! stored unless every check passed.
 
 mod bucket;
 mod copy_object;
@@ -15,7 +16,10 @@ mod multipart;
 mod put_object;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use axum::body::Body;
 use crossbeam_skiplist::SkipMap;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -23,7 +27,10 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use crate::auth::sigv4::{self, SecretLookup, Verified};
 use crate::config::Config;
 use crate::error::{RequestId, S3Error, S3Result};
-use crate::metrics::Metrics;
+use crate::metrics::{FaultKind, Metrics};
+use crate::pace::Paced;
+use crate::profile::{Fault, Profile};
+use crate::ratelimit::{Limiter, partition};
 use crate::store::Store;
 
 pub use input::Payload;
@@ -174,6 +181,13 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Accepted keys.
     pub keys: KeyStore,
+    /// IMDS tokens handed out.
+    pub issued: crate::credentials::Issued,
+    /// Signalled whenever a connection closes (the max-connections gate waits on it).
+    pub connection_closed: tokio::sync::Notify,
+    profile: ArcSwap<Profile>,
+    limiter: ArcSwap<Limiter>,
+    seq: AtomicU64,
 }
 
 impl App {
@@ -183,10 +197,33 @@ impl App {
         keys.insert(&config.access_key, &config.secret_key);
         Self {
             store: Store::new(config.storage, config.memory_cap),
+            profile: ArcSwap::from_pointee(config.profile.clone()),
+            limiter: ArcSwap::from_pointee(Limiter::default()),
+            seq: AtomicU64::new(0),
+            issued: crate::credentials::Issued::default(),
+            connection_closed: tokio::sync::Notify::new(),
             config,
             metrics,
             keys,
         }
+    }
+
+    /// The profile in effect.
+    pub fn profile(&self) -> Arc<Profile> {
+        self.profile.load_full()
+    }
+
+    /// Replaces the profile (after validating it); rate-limit budgets start afresh.
+    pub fn set_profile(&self, profile: Profile) -> Result<(), String> {
+        profile.validate()?;
+        self.profile.store(Arc::new(profile));
+        self.limiter.store(Arc::new(Limiter::default()));
+        Ok(())
+    }
+
+    /// The next request sequence number (seeds that request's random draws).
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Relaxed)
     }
 }
 
@@ -387,20 +424,50 @@ fn route(
 }
 
 /// Handles one S3 request end to end. Never panics on client input; every outcome is a
-/// response (the connection is only closed by hyper for malformed HTTP).
+/// response (the connection is only closed by hyper for malformed HTTP, or by an injected
+/// reset fault).
 pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
     let id = RequestId::next();
+    let seq = app.next_seq();
     app.metrics.request_started();
+    let profile = app.profile();
     let head = req.method() == Method::HEAD;
     let (parts, body) = req.into_parts();
+    let stall = Duration::from_millis(profile.connections.upload_stall_timeout_ms);
+    let body = Body::new(Paced::new(body, profile.bandwidth_mb_per_s, Some(stall)));
+    let mut rng = profile.needs_rng().then(|| profile.rng(seq));
+    let mut fault = None;
     let (op, result) = match prepare(&app, parts, id.clone()) {
-        Ok((op, s3req)) => (op, dispatch(&app, op, s3req, body).await),
         Err((op, e)) => (op, Err(e)),
+        Ok((op, s3req)) => match admit(&app, &profile, op, &s3req, rng.as_mut()) {
+            Err(e) => (op, Err(e)),
+            Ok(f) => {
+                fault = f;
+                if fault == Some(Fault::Stall) {
+                    app.metrics.fault(FaultKind::Stall);
+                    tokio::time::sleep(Duration::from_millis(profile.faults.stall_ms)).await;
+                }
+                (op, dispatch(&app, op, s3req, body).await)
+            }
+        },
     };
+    // Time to first byte: after the operation (a write's upload has been received).
+    if let Some(rng) = rng.as_mut() {
+        let latency = if op.is_write() {
+            &profile.write_latency
+        } else {
+            &profile.read_latency
+        };
+        let d = latency.sample(rng);
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => {
-            if e.status.is_server_error() {
+            if e.status.is_server_error() && e.code != "SlowDown" && e.code != "ServiceUnavailable"
+            {
                 tracing::warn!(
                     code = e.code,
                     request_id = id.as_str(),
@@ -408,12 +475,80 @@ pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
                     e.message
                 );
             }
-            e.into_response(&id, head)
+            let timed_out = e.code == "RequestTimeout";
+            let mut resp = e.into_response(&id, head);
+            if timed_out {
+                // S3 closes a connection whose upload stalled.
+                resp.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
+            resp
         }
     };
     id.stamp(resp.headers_mut());
     app.metrics.request_finished(op, resp.status().as_u16());
-    resp
+    if fault == Some(Fault::Reset) {
+        app.metrics.fault(FaultKind::Reset);
+        return broken(resp);
+    }
+    match profile.bandwidth_mb_per_s {
+        Some(rate) if !head => resp.map(|b| Body::new(Paced::new(b, Some(rate), None))),
+        _ => resp,
+    }
+}
+
+/// The request-rate limit and the fault dice, before the operation runs.
+fn admit(
+    app: &App,
+    profile: &Profile,
+    op: Operation,
+    req: &S3Request,
+    rng: Option<&mut rand::rngs::SmallRng>,
+) -> S3Result<Option<Fault>> {
+    if let Some(limit) = &profile.rate_limit
+        && op != Operation::ListBuckets
+    {
+        let prefix = partition(&req.bucket, &req.key, limit.prefix_depth);
+        if !app.limiter.load().admit(limit, &prefix, op.is_write()) {
+            app.metrics.slowdown();
+            return Err(S3Error::slow_down().with_resource(req.resource()));
+        }
+    }
+    let fault = rng.and_then(|rng| profile.faults.draw(rng));
+    match fault {
+        Some(Fault::InternalError) => {
+            app.metrics.fault(FaultKind::InternalError);
+            Err(S3Error::internal_error())
+        }
+        Some(Fault::ServiceUnavailable) => {
+            app.metrics.fault(FaultKind::ServiceUnavailable);
+            Err(S3Error::service_unavailable())
+        }
+        other => Ok(other),
+    }
+}
+
+/// The response with its body replaced by one that breaks off: the headers go out (promising
+/// at least one more byte than will come), then the connection is aborted.
+fn broken(resp: Response<Body>) -> Response<Body> {
+    let (mut parts, _) = resp.into_parts();
+    let promised = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        .max(1);
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, promised.into());
+    let stream = futures_util::stream::iter([Err::<bytes::Bytes, _>(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "injected reset",
+    ))]);
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 #[allow(clippy::result_large_err)]

@@ -8,11 +8,10 @@ use crate::util::TestServer;
 
 /// A server with short timeouts, a bucket, and one object that must survive every test.
 async fn setup() -> (TestServer, aws_sdk_s3::Client) {
-    let t = TestServer::with_config(mock_s3::Config {
-        tls_handshake_timeout: Duration::from_millis(300),
-        header_timeout: Duration::from_millis(500),
-        ..Default::default()
-    });
+    let mut config = mock_s3::Config::default();
+    config.profile.connections.tls_handshake_timeout_ms = 300;
+    config.profile.connections.idle_timeout_ms = 500;
+    let t = TestServer::with_config(config);
     let c = t.bucket("safe").await;
     c.put_object()
         .bucket("safe")

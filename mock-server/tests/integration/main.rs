@@ -16,3 +16,10 @@ mod bodies;
 
 /// Malformed input never crashes the server or corrupts stored data.
 mod bad_input;
+
+/// Each profile knob proved by counts: connections, idle close, max requests, rate limits,
+/// the connection gate, faults at their probability, stalled uploads, the admin API.
+mod profile;
+
+/// The credential endpoints with the AWS SDK's own IMDS provider.
+mod credentials;

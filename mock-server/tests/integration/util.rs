@@ -34,9 +34,10 @@ impl TestServer {
         self.client_with(self.server.access_key(), self.server.secret_key())
     }
 
-    pub(crate) fn client_with(&self, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
+    /// An SDK HTTP client that trusts the server's CA.
+    pub(crate) fn http_client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         let trust = TrustStore::empty().with_pem_certificate(self.server.ca_pem().as_bytes());
-        let http = aws_smithy_http_client::Builder::new()
+        aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(
                 tls::rustls_provider::CryptoMode::AwsLc,
             ))
@@ -46,7 +47,11 @@ impl TestServer {
                     .build()
                     .unwrap(),
             )
-            .build_https();
+            .build_https()
+    }
+
+    pub(crate) fn client_with(&self, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
+        let http = self.http_client();
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .endpoint_url(self.server.endpoint())
@@ -64,7 +69,7 @@ impl TestServer {
         c
     }
 
-    fn tls_connector(&self) -> tokio_rustls::TlsConnector {
+    pub(crate) fn tls_connector(&self) -> tokio_rustls::TlsConnector {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.server.ca_der().clone()).unwrap();
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -93,6 +98,16 @@ impl TestServer {
         let mut out = Vec::new();
         let _ = tokio::time::timeout(read_for, s.read_to_end(&mut out)).await;
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A keep-alive connection (one TLS handshake, many requests).
+    pub(crate) async fn connection(&self) -> KeepAlive {
+        let tls = self.tls_stream().await;
+        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        KeepAlive { send }
     }
 
     /// Sends one request with hyper and returns (status, headers, body).
@@ -191,6 +206,29 @@ impl TestServer {
             .unwrap();
         instructions.apply_to_request_http1x(&mut req);
         req
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection.
+pub(crate) struct KeepAlive {
+    pub(crate) send: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl KeepAlive {
+    /// Sends a request; `Err` if the connection broke.
+    pub(crate) async fn send(
+        &mut self,
+        req: http::Request<Full<Bytes>>,
+    ) -> Result<Response, hyper::Error> {
+        self.send.ready().await?;
+        let resp = self.send.send_request(req).await?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 }
 
