@@ -12,17 +12,14 @@
 use serde_json::{Value, json};
 
 use super::{
-    ClientMode, Errors, Latency, Meta, Op, Pattern, Point, PoolKind, Recommendation, Retries,
-    RlimitNofile, RuleOfThumb, RunFile, SocketWait, Spread, display_max_sockets,
-    max_sockets_sort_key,
+    ClientMode, Errors, Latency, Meta, Op, Pattern, Point, PoolKind, Retries, RlimitNofile,
+    RunFile, SocketWait, Spread,
 };
 
 /// The server starts throttling above this many concurrent connections.
 const SLOWDOWN_ABOVE: f64 = 256.0;
 /// File descriptors a client uses besides sockets (stdio, runtime, log file…).
 const OTHER_FDS: u64 = 16;
-/// A point within this fraction of the best counts as "close to the best" (the knee).
-const KNEE_FRACTION: f64 = 0.9;
 
 struct Sweep {
     clients: &'static [ClientMode],
@@ -126,7 +123,7 @@ fn build(s: &Sweep) -> RunFile {
             }
         }
     }
-    run.recommendations = recommend(&run.points);
+    run.recommendations = crate::recommend::recommend(&run.points);
     run
 }
 
@@ -306,64 +303,16 @@ fn round_floats(p: &mut Point) {
     r(&mut p.cpu_s_per_1k);
 }
 
-/// What the sweep's analysis would conclude, kept simple: best median, knee at 90 % of it,
-/// fall-off below 90 % after the best; failed points are not candidates.
-pub(crate) fn recommend(points: &[Point]) -> Vec<Recommendation> {
-    let mut keys: Vec<(ClientMode, u32)> = points.iter().map(|p| (p.client, p.batch)).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter_map(|(client, batch)| {
-            let mut ps: Vec<&Point> = points
-                .iter()
-                .filter(|p| p.client == client && p.batch == batch && !p.failed())
-                .collect();
-            ps.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
-            let best = ps
-                .iter()
-                .max_by(|a, b| a.objects_per_s.median.total_cmp(&b.objects_per_s.median))?;
-            let best_v = best.objects_per_s.median;
-            let knee = ps
-                .iter()
-                .find(|p| p.objects_per_s.median >= KNEE_FRACTION * best_v)?;
-            let falloff = ps.iter().find(|p| {
-                p.max_sockets.is_some()
-                    && max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(best.max_sockets)
-                    && p.objects_per_s.median < KNEE_FRACTION * best_v
-            });
-            let rot = points
-                .iter()
-                .find(|p| p.client == client && p.batch == batch && p.max_sockets == Some(batch));
-            let rot_v = rot.map(|p| p.objects_per_s.median);
-            let mut reason = format!(
-                "maxSockets {} reaches {:.0} % of the best ({:.0} objects/s at {})",
-                display_max_sockets(knee.max_sockets),
-                100.0 * knee.objects_per_s.median / best_v,
-                best_v,
-                display_max_sockets(best.max_sockets),
-            );
-            if let Some(f) = falloff {
-                reason.push_str(&format!(
-                    "; from {} the server throttles (SlowDown) and throughput drops",
-                    display_max_sockets(f.max_sockets)
-                ));
-            }
-            reason.push('.');
-            Some(Recommendation {
-                client,
-                batch,
-                best_max_sockets: best.max_sockets,
-                knee_max_sockets: knee.max_sockets,
-                falloff_from: falloff.and_then(|p| p.max_sockets),
-                rule_of_thumb: RuleOfThumb {
-                    max_sockets: batch,
-                    objects_per_s: rot_v,
-                    vs_best_pct: rot_v.map(|v| (1000.0 * (v - best_v) / best_v).round() / 10.0),
-                },
-                reason,
-            })
-        })
-        .collect()
+/// A plain successful point (no retries or errors) to build synthetic curves from.
+pub(crate) fn point_template() -> Point {
+    let mut p = small()
+        .points
+        .into_iter()
+        .find(|p| !p.failed())
+        .expect("the small fixture has successful points");
+    p.retries = Default::default();
+    p.errors = Default::default();
+    p
 }
 
 #[cfg(test)]

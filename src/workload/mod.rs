@@ -1,0 +1,278 @@
+//! Workloads: what requests to send and when, driven by one loop.
+//!
+//! A [`Workload`] composes a [`Pacing`] (the guide's `batch` loop, a sliding `window`, a
+//! `burst` of everything at once, or an open-loop `rate`) with an operation mix, object sizes
+//! and keys spread over prefixes, and a stop rule (object count or time budget, whichever
+//! comes first). [`drive`] runs any workload against any [`Target`]; there is no function per
+//! combination.
+//!
+//! Invariant: every request the driver starts ends as exactly one [`Sample`] handed to the
+//! sink, success or error; `started == samples` when `drive` returns.
+
+mod keys;
+mod pacing;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::{Rng as _, SeedableRng as _};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+pub use keys::key_for;
+pub use pacing::Pacing;
+
+/// The operation of one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// PutObject.
+    Put,
+    /// GetObject (body read fully).
+    Get,
+}
+
+/// Which operations a workload sends.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum OpMix {
+    /// Only PutObject.
+    Put,
+    /// Only GetObject (objects are created before the measurement).
+    Get,
+    /// PutObject and GetObject; `get_fraction` of requests are GETs.
+    Mixed {
+        /// Fraction of GETs, in [0, 1].
+        get_fraction: f64,
+    },
+}
+
+/// Object sizes.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum SizeDist {
+    /// Every object has this many bytes.
+    Fixed {
+        /// Bytes.
+        bytes: u64,
+    },
+    /// Uniform between `min` and `max` bytes (inclusive).
+    Uniform {
+        /// Smallest size.
+        min: u64,
+        /// Largest size.
+        max: u64,
+    },
+}
+
+impl SizeDist {
+    /// The largest size this distribution can draw.
+    pub fn max(&self) -> u64 {
+        match *self {
+            SizeDist::Fixed { bytes } => bytes,
+            SizeDist::Uniform { max, .. } => max,
+        }
+    }
+
+    /// The mean size.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            SizeDist::Fixed { bytes } => bytes as f64,
+            SizeDist::Uniform { min, max } => (min + max) as f64 / 2.0,
+        }
+    }
+}
+
+/// A workload: pacing × operations × sizes × keys × stop rule.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Workload {
+    /// When requests start.
+    pub pacing: Pacing,
+    /// Which operations.
+    pub ops: OpMix,
+    /// Object sizes.
+    pub sizes: SizeDist,
+    /// Objects (requests) to complete.
+    pub objects: u64,
+    /// Keys are spread over this many prefixes (S3's limits are per prefix).
+    pub prefixes: u32,
+    /// Stop starting new requests after this long, even if `objects` were not all sent.
+    pub time_budget: Duration,
+    /// Seed for sizes and the operation mix.
+    pub seed: u64,
+}
+
+/// One request to send.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Sequence number within the run.
+    pub index: u64,
+    /// The operation.
+    pub op: OpKind,
+    /// Object key.
+    pub key: String,
+    /// Body for PUTs (a slice of a shared buffer: no copy per request).
+    pub body: Bytes,
+}
+
+/// What the target reports about one request.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+    /// Bytes moved (sent for PUT, received for GET).
+    pub bytes: u64,
+    /// Time waiting for a socket, summed over attempts.
+    pub socket_wait: Duration,
+    /// `Ok` or the kind of error the request ended with after retries.
+    pub error: Option<ErrorClass>,
+    /// Retries by reason: (throttling, transient, timeout, other).
+    pub retries: [u32; 4],
+}
+
+/// How a failed request is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// File descriptors exhausted (EMFILE/ENFILE).
+    Emfile,
+    /// Connection or request timeout.
+    Timeout,
+    /// Connection reset or broken mid-response.
+    Reset,
+    /// 503 SlowDown after the retries ran out.
+    SlowDown,
+    /// Anything else.
+    Other,
+}
+
+/// One finished request.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// The request's sequence number.
+    pub index: u64,
+    /// The operation.
+    pub op: OpKind,
+    /// When the request should have started (open loop) or started (closed loop).
+    pub intended_start: Instant,
+    /// When it ended.
+    pub end: Instant,
+    /// What the target reported.
+    pub reply: Reply,
+}
+
+impl Sample {
+    /// Latency from the intended start, so that queueing behind a slow server is counted
+    /// (no coordinated omission).
+    pub fn latency(&self) -> Duration {
+        self.end.saturating_duration_since(self.intended_start)
+    }
+}
+
+/// Something that serves requests: an S3 client in one of its modes, or a fake in tests.
+pub trait Target: Send + Sync + 'static {
+    /// Sends one request and reports on it. Must not panic on errors: errors are data.
+    fn call(&self, request: Request) -> impl Future<Output = Reply> + Send;
+}
+
+/// How a drive ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Driven {
+    /// Requests started (= samples delivered).
+    pub started: u64,
+    /// Wall time from the first start to the last end.
+    pub elapsed: Duration,
+    /// Whether the time budget stopped the run before `objects` were started.
+    pub cut_by_budget: bool,
+}
+
+fn body_for(buffer: &Bytes, size: u64) -> Bytes {
+    buffer.slice(..(size as usize).min(buffer.len()))
+}
+
+/// Runs `workload` against `target`, handing every finished request to `sink`.
+pub async fn drive<T: Target>(
+    workload: &Workload,
+    target: Arc<T>,
+    mut sink: impl FnMut(Sample),
+) -> Driven {
+    let buffer = Bytes::from(vec![0x5Au8; workload.sizes.max() as usize]);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(workload.seed);
+    let mut in_flight: JoinSet<Sample> = JoinSet::new();
+    let start = Instant::now();
+    let deadline = start + workload.time_budget;
+    let mut next: u64 = 0;
+    let mut cut_by_budget = false;
+    loop {
+        // Start every request the pacing allows now.
+        while next < workload.objects {
+            if Instant::now() >= deadline {
+                cut_by_budget = true;
+                break;
+            }
+            match workload.pacing.admit(next, in_flight.len(), start) {
+                pacing::Admit::Now(intended) => {
+                    let op = match workload.ops {
+                        OpMix::Put => OpKind::Put,
+                        OpMix::Get => OpKind::Get,
+                        OpMix::Mixed { get_fraction } => {
+                            if rng.random::<f64>() < get_fraction {
+                                OpKind::Get
+                            } else {
+                                OpKind::Put
+                            }
+                        }
+                    };
+                    let size = match workload.sizes {
+                        SizeDist::Fixed { bytes } => bytes,
+                        SizeDist::Uniform { min, max } => rng.random_range(min..=max),
+                    };
+                    let request = Request {
+                        index: next,
+                        op,
+                        key: key_for(next, workload.prefixes),
+                        body: if op == OpKind::Put {
+                            body_for(&buffer, size)
+                        } else {
+                            Bytes::new()
+                        },
+                    };
+                    let target = target.clone();
+                    in_flight.spawn(async move {
+                        let index = request.index;
+                        let reply = target.call(request).await;
+                        Sample {
+                            index,
+                            op,
+                            intended_start: intended,
+                            end: Instant::now(),
+                            reply,
+                        }
+                    });
+                    next += 1;
+                }
+                pacing::Admit::At(when) => {
+                    // Open loop: wait for the next start time, reaping what finishes meanwhile.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(when.min(deadline)) => continue,
+                        Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                            sink(done.expect("request tasks do not panic"));
+                            continue;
+                        }
+                    }
+                }
+                pacing::Admit::Wait => break,
+            }
+        }
+        match in_flight.join_next().await {
+            Some(done) => sink(done.expect("request tasks do not panic")),
+            None => break,
+        }
+    }
+    Driven {
+        started: next,
+        elapsed: start.elapsed(),
+        cut_by_budget: cut_by_budget || next < workload.objects,
+    }
+}
+
+#[cfg(test)]
+mod tests;
