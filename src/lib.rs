@@ -2,14 +2,28 @@
 //!
 //! # Layout
 //!
+//! - [`cli`]: the `poolsweep` command line, callable in-process.
+//! - [`metrics`]: samples folded into histograms and counts that add up; client CPU time.
 //! - [`pool`]: a per-origin socket pool with the semantics of Node's `https.Agent`.
+//! - [`client`]: the S3 client's two pools (the Agent, hyper-util's legacy client) behind one
+//!   type with one set of counters, and the guide's three client modes.
+//! - [`s3`]: the S3 client: operations, SigV4, credentials, standard-mode retries, typed errors.
 //! - [`recommend`]: best maxSockets, knee and fall-off per (client, batch), and why.
 //! - [`results`]: the versioned result file (schema, crash-safe writer, CSV export).
 //! - [`report`]: SVG charts and the HTML report drawn from a result file.
+//! - [`compare`]: two result files compared (throughput, exact counters, knee), rendered for a
+//!   terminal, CI (Markdown, exit status) and HTML, and exported for CI dashboards.
+//! - [`sweep`]: the grid, measured in shuffled rounds, written to the result file after every run.
 //! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver.
 
+pub mod cli;
+pub mod client;
+pub mod compare;
+pub mod metrics;
 pub mod pool;
 pub mod recommend;
 pub mod report;
 pub mod results;
+pub mod s3;
+pub mod sweep;
 pub mod workload;

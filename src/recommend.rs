@@ -99,11 +99,24 @@ pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
             let knee = *ok
                 .iter()
                 .find(|p| p.objects_per_s.median >= KNEE_FRACTION * best_v)?;
+            // A fall-off is beyond noise: below the knee fraction and outside the best's range
+            // over repetitions (or a failed point).
             let falloff = curve.iter().copied().find(|p| {
                 max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(best.max_sockets)
-                    && (p.failed() || p.objects_per_s.median < KNEE_FRACTION * best_v)
+                    && (p.failed()
+                        || (p.objects_per_s.median < KNEE_FRACTION * best_v
+                            && p.objects_per_s.max < best.objects_per_s.min))
             });
             let rot = curve.iter().find(|p| p.max_sockets == Some(batch));
+            let shared_best = (client == ClientMode::PerRequest)
+                .then(|| {
+                    group
+                        .iter()
+                        .filter(|p| p.client == ClientMode::Shared && p.batch == batch && !p.failed())
+                        .map(|p| p.objects_per_s.median)
+                        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+                })
+                .flatten();
             let rot_v = rot.map(|p| p.objects_per_s.median);
             let mut reason = format!(
                 "Set maxSockets {}: it reaches {:.0}% of the best throughput ({:.0} objects/s at {})",
@@ -130,6 +143,19 @@ pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
                     display_max_sockets(f.max_sockets),
                     why_falloff(f, best)
                 );
+            }
+            if client == ClientMode::PerRequest {
+                let _ = write!(
+                    reason,
+                    ". A client per request has its own pool, so maxSockets caps nothing here: every request opens a socket and does a full TLS handshake"
+                );
+                if let Some(shared) = shared_best {
+                    let _ = write!(
+                        reason,
+                        "; one shared client reaches {shared:.0} objects/s ({:+.0}%)",
+                        100.0 * (shared - best_v) / best_v
+                    );
+                }
             }
             match rot_v {
                 Some(v) => {
@@ -235,6 +261,35 @@ mod tests {
         assert!(
             r.reason
                 .contains("From 500 throughput falls off: the server throttles"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_dip_within_the_noise_is_not_a_falloff() {
+        let mut points = curve(&[(Some(10), 1000.0), (Some(50), 900.0)]);
+        points[1].objects_per_s.max = 1100.0;
+        let r = &recommend(&points)[0];
+        assert_eq!(r.falloff_from, None, "{}", r.reason);
+    }
+
+    #[test]
+    fn per_request_says_max_sockets_caps_nothing_and_compares_with_shared() {
+        let mut points = curve(&[(Some(10), 500.0), (Some(100), 2000.0)]);
+        let mut per_request = curve(&[(Some(10), 800.0), (Some(100), 810.0)]);
+        for p in &mut per_request {
+            p.client = ClientMode::PerRequest;
+        }
+        points.extend(per_request);
+        let r = recommend(&points)
+            .into_iter()
+            .find(|r| r.client == ClientMode::PerRequest)
+            .unwrap();
+        assert!(r.reason.contains("caps nothing"), "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("one shared client reaches 2000 objects/s (+147%)"),
             "{}",
             r.reason
         );

@@ -34,7 +34,10 @@ pub fn client_cpu() -> Option<ThreadCpu> {
             .get(11)
             .and_then(|u| u.parse::<u64>().ok())
             .unwrap_or(0)
-            + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            + fields
+                .get(12)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
         let t = Duration::from_millis(ticks * 1000 / ticks_per_s());
         if comm.trim_end().starts_with("mock-s3") {
             out.server += t;
@@ -64,6 +67,9 @@ mod tests {
         }
         std::hint::black_box(x);
         let after = client_cpu().unwrap();
-        assert!(after.client >= before.client + Duration::from_millis(50), "{before:?} -> {after:?}");
+        assert!(
+            after.client >= before.client + Duration::from_millis(50),
+            "{before:?} -> {after:?}"
+        );
     }
 }

@@ -108,13 +108,21 @@ impl Repetition {
     /// Completed objects per second.
     pub fn objects_per_s(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.succeeded as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.succeeded as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     /// Megabytes (10^6) per second.
     pub fn mb_per_s(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.bytes as f64 / 1e6 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.bytes as f64 / 1e6 / secs
+        } else {
+            0.0
+        }
     }
 }
 
@@ -122,16 +130,32 @@ impl Repetition {
 pub fn spread(values: &[f64]) -> Spread {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
-        return Spread { median: 0.0, min: 0.0, max: 0.0 };
+        return Spread {
+            median: 0.0,
+            min: 0.0,
+            max: 0.0,
+        };
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-    Spread { median, min: v[0], max: v[n - 1] }
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Spread {
+        median,
+        min: v[0],
+        max: v[n - 1],
+    }
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 }
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
 }
 
 /// The repetitions of one point, folded together.
@@ -189,9 +213,16 @@ pub fn fold(reps: &[Repetition]) -> Folded {
             p90: ms(&latency, 0.9),
             p99: ms(&latency, 0.99),
             p999: ms(&latency, 0.999),
-            max: if latency.is_empty() { 0.0 } else { latency.max() as f64 / 1000.0 },
+            max: if latency.is_empty() {
+                0.0
+            } else {
+                latency.max() as f64 / 1000.0
+            },
         },
-        socket_wait_ms: SocketWait { p50: ms(&wait, 0.5), p99: ms(&wait, 0.99) },
+        socket_wait_ms: SocketWait {
+            p50: ms(&wait, 0.5),
+            p99: ms(&wait, 0.99),
+        },
         retries,
         errors,
         samples: reps.iter().map(|r| r.samples).sum(),
@@ -213,7 +244,12 @@ mod tests {
             op: OpKind::Put,
             intended_start: start,
             end: start + Duration::from_millis(latency_ms),
-            reply: Reply { bytes: 1000, socket_wait: Duration::from_millis(1), error, retries },
+            reply: Reply {
+                bytes: 1000,
+                socket_wait: Duration::from_millis(1),
+                error,
+                retries,
+            },
         }
     }
 

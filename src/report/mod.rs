@@ -24,8 +24,10 @@
 //! # Ok::<(), poolsweep::report::Error>(())
 //! ```
 
-mod charts;
-mod group;
+// `charts` and `group` are crate-visible so `compare` draws its overlay chart with the same grid,
+// maxSockets axis and colours.
+pub(crate) mod charts;
+pub(crate) mod group;
 mod page;
 
 use std::path::{Path, PathBuf};

@@ -55,6 +55,34 @@ impl ResultWriter {
         Ok(())
     }
 
+    /// Replaces point number `slot` (or appends it when `slot` is the number of points) and
+    /// rewrites the file: a point measured again (one more repetition) is updated in place.
+    ///
+    /// # Panics
+    ///
+    /// If `slot` is beyond the end (more than the number of points).
+    pub fn set_point(&mut self, slot: usize, point: &Point) -> Result<(), Error> {
+        assert!(
+            slot <= self.run.points.len(),
+            "slot {slot} is beyond the end"
+        );
+        if slot == self.run.points.len() {
+            return self.append_point(point);
+        }
+        if let Some(field) = point.non_finite_field() {
+            return Err(Error::NonFinite {
+                point: point.label(),
+                field,
+            });
+        }
+        let previous = std::mem::replace(&mut self.run.points[slot], point.clone());
+        if let Err(e) = self.persist() {
+            self.run.points[slot] = previous;
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Replaces the recommendations and rewrites the file.
     pub fn set_recommendations(&mut self, recommendations: &[Recommendation]) -> Result<(), Error> {
         for r in recommendations {
@@ -169,6 +197,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["run.json"]);
+    }
+
+    #[test]
+    fn set_point_updates_in_place_or_appends() {
+        let dir = TempDir::new("writer-set");
+        let path = dir.path().join("run.json");
+        let run = fixtures::small();
+        let mut writer = ResultWriter::create(&path, run.meta.clone()).unwrap();
+        writer.set_point(0, &run.points[0]).unwrap();
+        writer.set_point(1, &run.points[1]).unwrap();
+        let mut again = run.points[0].clone();
+        again.repetitions += 1;
+        writer.set_point(0, &again).unwrap();
+        let on_disk = RunFile::load(&path).unwrap();
+        assert_eq!(on_disk.points, [again, run.points[1].clone()]);
     }
 
     #[test]

@@ -1,0 +1,279 @@
+//! Raw command-line flags (clap derive). Cross-flag rules live in [`super::config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find the maxSockets and batch size for a parallel S3 workload, by measuring it.
+///
+/// poolsweep sweeps an S3 client's connection-pool cap (Node's https.Agent maxSockets) ×
+/// batch size × client mode against an embedded S3-like mock (or any S3 endpoint) and tells
+/// you what to set, and why.
+#[derive(Debug, Parser)]
+#[command(name = "poolsweep", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure a grid of maxSockets × batch × client mode and write a result file.
+    Sweep(Box<SweepArgs>),
+    /// Render the HTML report (SVG charts, recommendation) from a result file.
+    Report(ReportArgs),
+    /// Compare two result files: throughput beyond noise, behaviour changes, knee shifts.
+    Compare(CompareArgs),
+    /// Export a result file as CSV or for CI dashboards (Bencher, github-action-benchmark).
+    Export(ExportArgs),
+    /// Run the mock S3 endpoint standalone (same flags as the mock-s3 binary).
+    Serve(Box<mock_s3::cli::Cli>),
+}
+
+/// Named sweeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// The guide's scenario: 10,000 objects, batch 100, maxSockets 1 to 1,000, shared and
+    /// per-request clients, s3-like profile.
+    Seed,
+    /// A small grid that finishes in under a minute (CI, first look).
+    Quick,
+}
+
+/// Client modes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientArg {
+    /// One client for the whole run.
+    Shared,
+    /// A new client (pool, TLS cache, credentials) per request.
+    PerRequest,
+    /// Several clients sharing one handler and credentials.
+    SharedHandler,
+}
+
+/// Pools on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PoolArg {
+    /// poolsweep's pool with Node's Agent semantics.
+    Agent,
+    /// hyper-util's legacy client, capped with a semaphore.
+    HyperUtil,
+}
+
+/// Patterns on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PatternArg {
+    /// Start BATCH requests, wait for all, repeat (the guide's loop).
+    Batch,
+    /// Keep BATCH requests in flight.
+    Window,
+    /// Everything at once.
+    Burst,
+    /// Open loop at --rate requests per second.
+    Rate,
+}
+
+/// Operations on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OpArg {
+    /// PutObject.
+    Put,
+    /// GetObject.
+    Get,
+    /// PUT and GET (see --get-fraction).
+    Mixed,
+}
+
+/// Where credentials come from for --endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CredentialsArg {
+    /// --access-key / --secret-key.
+    Static,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+    Env,
+    /// The container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI).
+    Container,
+    /// IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254).
+    Imds,
+    /// env, then container, then IMDS: the SDK's chain (without profile files).
+    Chain,
+}
+
+/// `poolsweep sweep`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  poolsweep sweep --preset quick
+  poolsweep sweep --preset seed --out seed.json --report seed-report
+  poolsweep sweep --max-sockets 1,5,50,inf --batch 10,100 --clients shared,per-request
+  poolsweep sweep --pattern rate --rate 2000 --max-sockets 10,50,inf --batch 50
+  poolsweep sweep --endpoint https://127.0.0.1:9000 --ca minio.pem --access-key K --secret-key S --bucket test
+  poolsweep sweep --nofile 256 --clients per-request --batch 500   # reproduce EMFILE
+
+Exit status: 0 done; 1 a run failed to execute (see the message); 2 invalid flags or grid
+(nothing was run); 130 interrupted (every finished run is in the result file).")]
+pub struct SweepArgs {
+    /// Start from a named sweep; other flags override it.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// A TOML sweep file (same names as the flags, e.g. `max_sockets = ["1", "inf"]`).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// maxSockets values, comma-separated; `inf` is Node's Infinity.
+    #[arg(long, value_delimiter = ',', value_name = "N|inf,...")]
+    pub max_sockets: Option<Vec<String>>,
+    /// Batch sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub batch: Option<Vec<u32>>,
+    /// Client modes.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub clients: Option<Vec<ClientArg>>,
+    /// Pools to compare.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub pools: Option<Vec<PoolArg>>,
+    /// Request pattern.
+    #[arg(long, value_enum)]
+    pub pattern: Option<PatternArg>,
+    /// Requests per second for --pattern rate.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Operation.
+    #[arg(long, value_enum)]
+    pub op: Option<OpArg>,
+    /// Fraction of GETs for --op mixed.
+    #[arg(long)]
+    pub get_fraction: Option<f64>,
+    /// Objects per point and repetition.
+    #[arg(long)]
+    pub objects: Option<u64>,
+    /// Object size: BYTES, with k/m/g suffixes, or a range MIN-MAX for uniform sizes.
+    #[arg(long, value_name = "SIZE|MIN-MAX")]
+    pub object_size: Option<String>,
+    /// Prefixes keys are spread over (S3's rate limits are per prefix).
+    #[arg(long)]
+    pub prefixes: Option<u32>,
+    /// Repetitions per point (in shuffled rounds).
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// Requests before each run, on a throwaway client.
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Longest time for one run of a point, in seconds; it then reports its throughput and the
+    /// projected time for all objects.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<f64>,
+    /// Server profiles of the embedded mock (ideal, s3-like, congested).
+    #[arg(long, value_delimiter = ',')]
+    pub profile: Option<Vec<String>>,
+    /// Node's keepAlive on the Agent.
+    #[arg(long)]
+    pub keep_alive: Option<bool>,
+    /// Clients sharing one handler in shared-handler mode.
+    #[arg(long)]
+    pub shared_handler_clients: Option<usize>,
+    /// Seed for the run order, sizes and operation mix.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Result file (default: target/poolsweep/run-<date>.json).
+    #[arg(long, value_name = "FILE.json")]
+    pub out: Option<PathBuf>,
+    /// Also write the points as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+    /// Also render the HTML report into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Lower the soft file-descriptor limit (RLIMIT_NOFILE) to reproduce EMFILE.
+    #[arg(long, value_name = "N")]
+    pub nofile: Option<u64>,
+    /// Plain log lines instead of a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// An S3 endpoint instead of the embedded mock (MinIO, real S3).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// CA certificate (PEM) the endpoint's certificate chains to (default: the system's
+    /// webpki roots are not bundled: give one for TLS endpoints).
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// Access key for --endpoint.
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Secret key for --endpoint.
+    #[arg(long)]
+    pub secret_key: Option<String>,
+    /// Where credentials come from for --endpoint (default: static if --access-key, else chain).
+    #[arg(long, value_enum)]
+    pub credentials: Option<CredentialsArg>,
+    /// Region for --endpoint.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Bucket (created on the embedded mock; must exist or be creatable elsewhere).
+    #[arg(long)]
+    pub bucket: Option<String>,
+}
+
+/// `poolsweep report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The result file.
+    pub result: PathBuf,
+    /// Output directory (default: next to the result file, `<name>-report/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `poolsweep compare`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 unchanged or improved; 1 a regression beyond the threshold or a behaviour
+change (different sockets, handshakes or retries for the same workload); 2 the files cannot
+be compared (schema or workload differ).")]
+pub struct CompareArgs {
+    /// The baseline result file.
+    pub base: PathBuf,
+    /// The new result file.
+    pub new: PathBuf,
+    /// Throughput change that counts as a regression or an improvement, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    pub threshold: f64,
+    /// Report throughput changes but decide the exit status on behaviour changes only
+    /// (for baselines from another machine).
+    #[arg(long)]
+    pub report_only_throughput: bool,
+    /// Do not compare the deterministic counters strictly.
+    #[arg(long)]
+    pub lenient_counters: bool,
+    /// Also write the comparison as Markdown (CI job summary, PR comment).
+    #[arg(long, value_name = "FILE.md")]
+    pub markdown: Option<PathBuf>,
+    /// Also write an HTML page with both curves into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One row per point.
+    Csv,
+    /// Bencher Metric Format JSON.
+    Bencher,
+    /// github-action-benchmark `customBiggerIsBetter` JSON.
+    GithubActionBenchmark,
+}
+
+/// `poolsweep export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The result file.
+    pub result: PathBuf,
+    /// Format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Output file (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

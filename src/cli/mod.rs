@@ -1,0 +1,434 @@
+//! The `poolsweep` command line: flags ([`args`]), their validation ([`plan`]), and running
+//! each subcommand. `main.rs` only parses, sets up logging and calls [`run`], so the whole
+//! tool is callable in-process from tests.
+//!
+//! Exit status: 0 success; 1 a failure while running (message on stderr); 2 invalid flags or
+//! files that cannot be compared (nothing was run); 130 interrupted (results kept).
+
+pub mod args;
+pub mod plan;
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use anyhow::Context as _;
+
+use self::args::{Cli, Command, ExportArgs, ExportFormat, ReportArgs, SweepArgs};
+use self::plan::SweepPlan;
+use crate::results::{Meta, ResultWriter, RunFile, display_max_sockets};
+use crate::sweep::{Event, Server};
+
+/// Exit status for invalid input (nothing was run).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl-C (every finished run is saved).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, argv: Vec<String>) -> ExitCode {
+    let result = match cli.command {
+        Command::Sweep(a) => sweep(&a, argv),
+        Command::Report(a) => report(&a).map(|()| ExitCode::SUCCESS),
+        Command::Compare(a) => compare(&a),
+        Command::Export(a) => export(&a).map(|()| ExitCode::SUCCESS),
+        Command::Serve(a) => serve(&a).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("poolsweep: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`poolsweep ... | head`) is not an error worth a panic.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(b"\n");
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("poolsweep: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
+    let plan = match SweepPlan::try_from(a) {
+        Ok(p) => p,
+        Err(message) => return Ok(usage_error(&message)),
+    };
+    if let Some(n) = plan.nofile {
+        let (_, hard) = rlimit::Resource::NOFILE
+            .get()
+            .context("reading RLIMIT_NOFILE")?;
+        rlimit::Resource::NOFILE
+            .set(n.min(hard), hard)
+            .context("lowering RLIMIT_NOFILE")?;
+    } else {
+        // A sweep of per-request clients at high batch sizes needs descriptors: use the hard
+        // limit (the value in force is recorded in the result file either way).
+        let _ = rlimit::increase_nofile_limit(u64::MAX);
+    }
+    if let Some(dir) = plan.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    mock_s3::tls::install_crypto_provider();
+    let server = match &plan.external {
+        None => Server::Embedded(
+            mock_s3::MockS3::builder()
+                .storage(mock_s3::StorageMode::Discard)
+                .start()
+                .context("starting the embedded mock")?,
+        ),
+        Some(config) => Server::External(config.clone()),
+    };
+    let profiles: serde_json::Map<String, serde_json::Value> = plan
+        .config
+        .profiles
+        .iter()
+        .filter_map(|p| {
+            mock_s3::Profile::preset(p)
+                .and_then(|prof| serde_json::to_value(prof).ok())
+                .map(|v| (p.clone(), v))
+        })
+        .collect();
+    let meta = Meta::collect(
+        serde_json::to_value(&plan.config)?,
+        serde_json::Value::Object(profiles),
+        argv,
+    );
+    let mut writer = ResultWriter::create(&plan.out, meta)
+        .with_context(|| format!("creating {}", plan.out.display()))?;
+    eprintln!(
+        "poolsweep: {} runs ({} points × {} repetitions) → {}",
+        plan.config.runs(),
+        plan.config.runs() / u64::from(plan.config.repetitions),
+        plan.config.repetitions,
+        plan.out.display()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the client runtime")?;
+    {
+        let stop = stop.clone();
+        let presses = Arc::new(AtomicU8::new(0));
+        runtime.spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\npoolsweep: stopping after the current run (Ctrl-C again to stop now; finished runs are saved)");
+                } else {
+                    eprintln!("\npoolsweep: stopped; finished runs are in the result file");
+                    std::process::exit(i32::from(EXIT_INTERRUPTED));
+                }
+            }
+        });
+    }
+    let mut progress = Progress::new(
+        !plan.no_progress && std::io::stderr().is_terminal(),
+        plan.config.runs(),
+    );
+    let summary = runtime.block_on(crate::sweep::run_sweep(
+        &plan.config,
+        &server,
+        &mut writer,
+        &stop,
+        |e| progress.event(&e),
+    ));
+    progress.finish();
+    let summary = summary?;
+    let run = writer.finish();
+    print_recommendations(&run);
+    if let Some(path) = &plan.csv {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        crate::results::write_csv(&run, std::io::BufWriter::new(file))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &plan.report {
+        let files = crate::report::render(&run, dir, criterion_index().as_deref())
+            .with_context(|| format!("rendering the report into {}", dir.display()))?;
+        eprintln!("poolsweep: report at {}", files.index.display());
+    }
+    eprintln!(
+        "poolsweep: {} of {} runs done; results in {}",
+        summary.runs,
+        summary.total,
+        plan.out.display()
+    );
+    if let Server::Embedded(mock) = server {
+        mock.shutdown();
+    }
+    Ok(if summary.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// criterion's report, if `cargo bench` made one (linked from poolsweep's report).
+fn criterion_index() -> Option<PathBuf> {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let index = target.join("criterion/report/index.html");
+    index.exists().then_some(index)
+}
+
+fn print_recommendations(run: &RunFile) {
+    use std::fmt::Write as _;
+    if run.recommendations.is_empty() {
+        print_out("No recommendation: no point finished without failures.");
+        return;
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+        "client", "batch", "set", "best", "falls off", "rule (=batch)"
+    );
+    for r in &run.recommendations {
+        let rule = match r.rule_of_thumb.vs_best_pct {
+            Some(p) => format!("{p:+.1}%"),
+            None => "not measured".to_owned(),
+        };
+        let _ = writeln!(
+            text,
+            "{:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+            r.client.to_string(),
+            r.batch,
+            display_max_sockets(r.knee_max_sockets).to_string(),
+            display_max_sockets(r.best_max_sockets).to_string(),
+            r.falloff_from.map_or("-".to_owned(), |f| f.to_string()),
+            rule
+        );
+    }
+    for r in &run.recommendations {
+        let _ = write!(text, "\n{} batch {}: {}\n", r.client, r.batch, r.reason);
+    }
+    print_out(text.trim_end());
+}
+
+/// A progress bar with ETA and the current run's live throughput on a terminal; plain log
+/// lines otherwise (CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(terminal: bool, total: u64) -> Self {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} runs, ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Self { bar }
+    }
+
+    fn event(&mut self, e: &Event<'_>) {
+        match (e, &self.bar) {
+            (
+                Event::RunStarted {
+                    spec, repetition, ..
+                },
+                Some(bar),
+            ) => {
+                bar.set_message(format!("{} #{repetition}", spec.label()));
+            }
+            (
+                Event::RunStarted {
+                    done,
+                    total,
+                    spec,
+                    repetition,
+                },
+                None,
+            ) => {
+                eprintln!("[{}/{}] {} #{repetition}", done + 1, total, spec.label());
+            }
+            (
+                Event::Progress {
+                    finished,
+                    of,
+                    objects_per_s,
+                },
+                Some(bar),
+            ) => {
+                let msg = bar.message();
+                let base = msg.split(" | ").next().unwrap_or("").to_owned();
+                bar.set_message(format!(
+                    "{base} | {finished}/{of} at {objects_per_s:.0} obj/s"
+                ));
+            }
+            (Event::Progress { .. }, None) => {}
+            (
+                Event::RunFinished {
+                    point,
+                    objects_per_s,
+                    cut_by_budget,
+                },
+                bar,
+            ) => {
+                let line = format!(
+                    "    {objects_per_s:.0} objects/s{}{}",
+                    if *cut_by_budget {
+                        format!(
+                            " (time budget hit: projected {:.0} s for all {})",
+                            point.projected_s.unwrap_or(f64::INFINITY),
+                            point.objects
+                        )
+                    } else {
+                        String::new()
+                    },
+                    if point.failed() {
+                        format!("; {}", point.failure_summary())
+                    } else {
+                        String::new()
+                    }
+                );
+                match bar {
+                    Some(bar) => {
+                        bar.inc(1);
+                        if *cut_by_budget || point.failed() {
+                            bar.println(format!("{}{line}", point.label()));
+                        }
+                    }
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn report_dir(result: &Path) -> PathBuf {
+    let stem = result
+        .file_stem()
+        .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+    result.with_file_name(format!("{stem}-report"))
+}
+
+fn report(a: &ReportArgs) -> anyhow::Result<()> {
+    let out = a.out.clone().unwrap_or_else(|| report_dir(&a.result));
+    let files = crate::report::render_from_file(&a.result, &out)?;
+    print_out(&files.index.display().to_string());
+    Ok(())
+}
+
+fn compare(a: &args::CompareArgs) -> anyhow::Result<ExitCode> {
+    compare_impl(a)
+}
+
+fn export(a: &ExportArgs) -> anyhow::Result<()> {
+    let run = RunFile::load(&a.result)?;
+    let mut out: Box<dyn std::io::Write> = match &a.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match a.format {
+        ExportFormat::Csv => crate::results::write_csv(&run, &mut out)?,
+        ExportFormat::Bencher | ExportFormat::GithubActionBenchmark => {
+            export_ci(&run, a.format, &mut out)?
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn serve(a: &mock_s3::cli::Cli) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let config = a.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = mock_s3::MockS3::builder().config(config).start()?;
+    std::fs::write(&a.ca_out, server.ca_pem())
+        .with_context(|| format!("writing the CA to {}", a.ca_out.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "endpoint={} ca={} access_key={} secret_key={} region={}",
+        server.endpoint(),
+        a.ca_out.display(),
+        server.access_key(),
+        server.secret_key(),
+        server.region()
+    )?;
+    out.flush()?;
+    drop(out);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    server.shutdown();
+    Ok(())
+}
+
+fn compare_impl(a: &args::CompareArgs) -> anyhow::Result<ExitCode> {
+    use crate::compare::{CompareOptions, compare};
+    let load = |p: &Path| RunFile::load(p);
+    let (base, new) = match (load(&a.base), load(&a.new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e.to_string())),
+    };
+    let opts = CompareOptions {
+        threshold: a.threshold / 100.0,
+        strict_counters: !a.lenient_counters,
+        report_only_throughput: a.report_only_throughput,
+    };
+    let cmp = match compare(&base, &new, &opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("poolsweep: {e}");
+            return Ok(ExitCode::from(e.exit_code()));
+        }
+    };
+    print_out(&cmp.to_text());
+    if let Some(path) = &a.markdown {
+        std::fs::write(path, cmp.to_markdown())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &a.html {
+        let files = cmp
+            .write_html(dir)
+            .with_context(|| format!("writing the comparison into {}", dir.display()))?;
+        eprintln!("poolsweep: comparison at {}", files.index.display());
+    }
+    Ok(ExitCode::from(cmp.exit_code()))
+}
+
+fn export_ci(
+    run: &RunFile,
+    format: ExportFormat,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let text = match format {
+        ExportFormat::Bencher => crate::compare::export::bencher(run),
+        _ => crate::compare::export::github_action_benchmark(run),
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! [`ClientFactory`]: hands out S3 clients per [`ClientMode`] and keeps one set of counters
+//! for all of them, so a run's totals (sockets, handshakes, retries, failures) do not depend
+//! on how many clients it made.
+//!
+//! Invariant: in `shared` and `shared-handler` modes the factory makes its clients once, up
+//! front, and hands out clones; in `per-request` mode every call makes a new client with a new
+//! pool, TLS session cache and credentials provider. Either way, every pool records into the
+//! factory's [`PoolCounters`] and every client into its [`ClientCounters`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::mode::ClientMode;
+use super::pool::Pool;
+use super::stats::{PoolCounters, PoolStats};
+use crate::s3::{
+    BuildError, ClientConfig, ClientCounters, ClientStats, CredentialsProvider, S3Client,
+};
+
+/// Makes and hands out clients.
+#[derive(Debug)]
+pub struct ClientFactory {
+    config: ClientConfig,
+    mode: ClientMode,
+    pool_counters: Arc<PoolCounters>,
+    counters: Arc<ClientCounters>,
+    clients: Vec<S3Client>,
+    created: AtomicU64,
+}
+
+impl ClientFactory {
+    /// A factory for `mode`. Shared clients are built here.
+    pub fn new(config: ClientConfig, mode: ClientMode) -> Result<Self, BuildError> {
+        let mut factory = Self {
+            config,
+            mode,
+            pool_counters: Arc::default(),
+            counters: Arc::default(),
+            clients: Vec::new(),
+            created: AtomicU64::new(0),
+        };
+        match mode {
+            ClientMode::PerRequest => {}
+            ClientMode::Shared => {
+                let client = factory.build()?;
+                factory.clients.push(client);
+            }
+            ClientMode::SharedHandler { clients } => {
+                let first = factory.build()?;
+                for _ in 1..clients.get() {
+                    let client = S3Client::from_parts(
+                        &factory.config,
+                        first.pool().clone(),
+                        first.credentials().clone(),
+                        Arc::clone(&factory.pool_counters),
+                        Arc::clone(&factory.counters),
+                    );
+                    factory.created.fetch_add(1, Ordering::Relaxed);
+                    factory.clients.push(client);
+                }
+                factory.clients.insert(0, first);
+            }
+        }
+        Ok(factory)
+    }
+
+    /// A client with its own pool and credentials provider, recording into the factory's
+    /// counters.
+    fn build(&self) -> Result<S3Client, BuildError> {
+        let pool = Pool::new(
+            &self.config.pool,
+            &self.config.endpoint,
+            Arc::clone(&self.config.roots),
+            Arc::clone(&self.pool_counters),
+        )?;
+        let credentials = CredentialsProvider::new(
+            self.config.credentials.clone(),
+            Arc::clone(&self.config.roots),
+        );
+        self.created.fetch_add(1, Ordering::Relaxed);
+        Ok(S3Client::from_parts(
+            &self.config,
+            pool,
+            credentials,
+            Arc::clone(&self.pool_counters),
+            Arc::clone(&self.counters),
+        ))
+    }
+
+    /// The client for request number `index`: the shared one, a new one, or client
+    /// `index % n` of the shared handler's.
+    pub fn client(&self, index: usize) -> Result<S3Client, BuildError> {
+        match self.mode {
+            ClientMode::PerRequest => self.build(),
+            ClientMode::Shared | ClientMode::SharedHandler { .. } => {
+                Ok(self.clients[index % self.clients.len()].clone())
+            }
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> ClientMode {
+        self.mode
+    }
+
+    /// The config clients are built from.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Clients made so far.
+    pub fn clients_created(&self) -> u64 {
+        self.created.load(Ordering::Relaxed)
+    }
+
+    /// All pools' counters together.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool_counters.snapshot()
+    }
+
+    /// All clients' counters together.
+    pub fn client_stats(&self) -> ClientStats {
+        self.counters.snapshot()
+    }
+}

@@ -1,0 +1,221 @@
+//! The workload key: what a point measured, so a point of one run pairs with the same point of
+//! another, and the stable names CI dashboards track it under.
+//!
+//! Two points with equal keys ran the same workload (client mode, pool, pattern, op, batch,
+//! maxSockets, server profile, object size and count); everything else in a point is a result.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::report::group::human_bytes;
+use crate::results::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+
+/// Everything that defines what a point measured.
+///
+/// Displayed as a full benchmark-style name, `shared/agent/batch/put/b64/ms16/s3-like/256KiB/n200`
+/// (see [`WorkloadKey::benchmark_name`] for the short form CI dashboards use).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorkloadKey {
+    /// Client mode.
+    pub client: ClientMode,
+    /// Pool implementation.
+    pub pool: PoolKind,
+    /// Request pattern.
+    pub pattern: Pattern,
+    /// Operation.
+    pub op: Op,
+    /// Batch size.
+    pub batch: u32,
+    /// The socket cap; `None` is Infinity.
+    pub max_sockets: Option<u32>,
+    /// Server profile name.
+    pub profile: String,
+    /// Object size in bytes.
+    pub object_size: u64,
+    /// Objects requested per repetition.
+    pub objects: u64,
+}
+
+impl WorkloadKey {
+    /// The key of `point`.
+    pub fn of(point: &Point) -> WorkloadKey {
+        WorkloadKey {
+            client: point.client,
+            pool: point.pool,
+            pattern: point.pattern,
+            op: point.op,
+            batch: point.batch,
+            max_sockets: point.max_sockets,
+            profile: point.profile.clone(),
+            object_size: point.object_size,
+            objects: point.objects,
+        }
+    }
+
+    /// The sweep axes as a stable benchmark name, `shared/agent/batch/put/b100/ms16`
+    /// (`msinf` for Infinity). It leaves out the profile, object size and object count, which
+    /// are usually the same for a whole run; [`super::export`] appends them when a run varies
+    /// them, so names stay unique.
+    pub fn benchmark_name(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/b{}/{}",
+            self.client,
+            self.pool,
+            self.pattern,
+            self.op,
+            self.batch,
+            ms_segment(self.max_sockets)
+        )
+    }
+
+    /// The part of the key shared by a whole chart: everything but client, batch and maxSockets.
+    pub(crate) fn group(&self) -> GroupKey {
+        GroupKey {
+            profile: self.profile.clone(),
+            object_size: self.object_size,
+            objects: self.objects,
+            pool: self.pool,
+            pattern: self.pattern,
+            op: self.op,
+        }
+    }
+
+    /// Group first, then client, batch and maxSockets with ∞ after every finite cap.
+    fn sort_key(&self) -> (GroupKey, ClientMode, u32, u64) {
+        (
+            self.group(),
+            self.client,
+            self.batch,
+            max_sockets_sort_key(self.max_sockets),
+        )
+    }
+}
+
+impl Ord for WorkloadKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for WorkloadKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for WorkloadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/n{}",
+            self.benchmark_name(),
+            profile_segment(&self.profile),
+            size_segment(self.object_size),
+            self.objects
+        )
+    }
+}
+
+/// What the points of one chart share: (profile, object size, objects, pool, pattern, op).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct GroupKey {
+    pub(crate) profile: String,
+    pub(crate) object_size: u64,
+    pub(crate) objects: u64,
+    pub(crate) pool: PoolKind,
+    pub(crate) pattern: Pattern,
+    pub(crate) op: Op,
+}
+
+impl GroupKey {
+    /// "pool agent · pattern batch · op put · profile s3-like · 256 KiB objects × 200".
+    pub(crate) fn title(&self) -> String {
+        format!(
+            "pool {} · pattern {} · op {} · profile {} · {} objects × {}",
+            self.pool,
+            self.pattern,
+            self.op,
+            self.profile,
+            human_bytes(self.object_size),
+            self.objects
+        )
+    }
+
+    /// A file-name-safe name: "agent-batch-put-s3-like-256kib-n200".
+    pub(crate) fn slug(&self) -> String {
+        let raw = format!(
+            "{}-{}-{}-{}-{}-n{}",
+            self.pool,
+            self.pattern,
+            self.op,
+            self.profile,
+            size_segment(self.object_size),
+            self.objects
+        );
+        let mut out = String::with_capacity(raw.len());
+        for ch in raw.chars() {
+            if ch.is_ascii_alphanumeric() {
+                out.push(ch.to_ascii_lowercase());
+            } else if !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        out.trim_matches('-').to_owned()
+    }
+}
+
+/// "ms16", or "msinf" for Infinity: ASCII, so names survive every dashboard and shell.
+fn ms_segment(max_sockets: Option<u32>) -> String {
+    max_sockets.map_or_else(|| "msinf".to_owned(), |n| format!("ms{n}"))
+}
+
+/// The profile name with `/` replaced, so it stays one segment of a slash-separated name.
+pub(crate) fn profile_segment(profile: &str) -> String {
+    profile.replace('/', "_")
+}
+
+/// "256KiB", "1.5MiB", "100B".
+pub(crate) fn size_segment(bytes: u64) -> String {
+    human_bytes(bytes).replace(' ', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixtures;
+
+    #[test]
+    fn names_are_stable_ascii_paths() {
+        let run = fixtures::small();
+        let p = run
+            .points
+            .iter()
+            .find(|p| p.client == ClientMode::Shared && p.batch == 64 && p.max_sockets == Some(16))
+            .unwrap();
+        let key = WorkloadKey::of(p);
+        assert_eq!(key.benchmark_name(), "shared/agent/batch/put/b64/ms16");
+        assert_eq!(
+            key.to_string(),
+            "shared/agent/batch/put/b64/ms16/s3-like/256KiB/n200"
+        );
+        let inf = WorkloadKey {
+            max_sockets: None,
+            ..key.clone()
+        };
+        assert_eq!(inf.benchmark_name(), "shared/agent/batch/put/b64/msinf");
+        assert_eq!(key.group().slug(), "agent-batch-put-s3-like-256kib-n200");
+    }
+
+    #[test]
+    fn infinity_sorts_after_every_cap() {
+        let run = fixtures::small();
+        let mut keys: Vec<WorkloadKey> = run.points.iter().map(WorkloadKey::of).collect();
+        keys.sort();
+        let shared_8: Vec<Option<u32>> = keys
+            .iter()
+            .filter(|k| k.client == ClientMode::Shared && k.batch == 8)
+            .map(|k| k.max_sockets)
+            .collect();
+        assert_eq!(shared_8, [Some(1), Some(4), Some(16), Some(64), None]);
+    }
+}

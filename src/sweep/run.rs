@@ -1,0 +1,526 @@
+//! Running the grid: rounds, runs, points.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rand::SeedableRng as _;
+use rand::seq::SliceRandom as _;
+use serde_json::{Map, Value};
+
+use super::config::SweepConfig;
+use super::target::FactoryTarget;
+use crate::client::{self, ClientFactory, PoolConfig};
+use crate::metrics::{self, Repetition};
+use crate::pool::AgentOptions;
+use crate::results::{ClientMode, Op, Point, PoolKind, ResultWriter};
+use crate::s3::ClientConfig;
+use crate::workload::{self, OpMix, Pacing, Workload};
+
+/// Where requests go.
+#[derive(Debug)]
+pub enum Server {
+    /// The embedded mock: its profile is set per point and its counters read per run.
+    Embedded(mock_s3::MockS3),
+    /// Any S3-compatible endpoint (MinIO, real S3); the profile axis does not apply.
+    External(ClientConfig),
+}
+
+impl Server {
+    fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        match self {
+            Server::Embedded(mock) => {
+                ClientConfig::for_mock(mock).context("client config for the mock")
+            }
+            Server::External(c) => Ok(c.clone()),
+        }
+    }
+}
+
+/// One cell of the grid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointSpec {
+    /// Client mode.
+    pub client: ClientMode,
+    /// Pool.
+    pub pool: PoolKind,
+    /// Batch size.
+    pub batch: u32,
+    /// maxSockets (`None`: Infinity).
+    pub max_sockets: Option<u32>,
+    /// Server profile name.
+    pub profile: String,
+}
+
+impl PointSpec {
+    /// A short label: `shared agent b100 ms50 s3-like`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} b{} ms{} {}",
+            self.client,
+            self.pool,
+            self.batch,
+            crate::results::display_max_sockets(self.max_sockets),
+            self.profile
+        )
+    }
+}
+
+/// What the sweep reports while it runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A run is about to start.
+    RunStarted {
+        /// Runs done before this one.
+        done: u64,
+        /// Runs in the sweep.
+        total: u64,
+        /// The point.
+        spec: &'a PointSpec,
+        /// Repetition number (1-based).
+        repetition: u32,
+    },
+    /// Requests of the current run finished so far, and the run's live throughput.
+    Progress {
+        /// Requests finished.
+        finished: u64,
+        /// Requests in the run.
+        of: u64,
+        /// Objects per second so far.
+        objects_per_s: f64,
+    },
+    /// A run finished and its point was written.
+    RunFinished {
+        /// The point as written (all repetitions so far).
+        point: &'a Point,
+        /// This run's objects per second.
+        objects_per_s: f64,
+        /// Whether the time budget cut this run short.
+        cut_by_budget: bool,
+    },
+}
+
+/// How a sweep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Runs completed.
+    pub runs: u64,
+    /// Runs in the grid.
+    pub total: u64,
+    /// Whether a stop request ended it early.
+    pub interrupted: bool,
+}
+
+/// What one run measured.
+#[derive(Debug)]
+pub struct RunRecord {
+    /// The samples, folded.
+    pub repetition: Repetition,
+    /// The client pools' counters for the run.
+    pub pool: crate::client::PoolStats,
+    /// Client CPU time of the run.
+    pub cpu: Duration,
+    /// The embedded server's counters for the run (empty for external endpoints).
+    pub server: Map<String, Value>,
+    /// Whether the time budget cut the run short.
+    pub cut_by_budget: bool,
+}
+
+/// The runs of one point, accumulated into a [`Point`].
+#[derive(Debug)]
+pub struct PointAcc {
+    spec: PointSpec,
+    reps: Vec<Repetition>,
+    sockets_opened: u64,
+    peak_open: u64,
+    tls_full: u64,
+    tls_resumed: u64,
+    cpu: Duration,
+    server: Map<String, Value>,
+    slot: Option<usize>,
+}
+
+impl PointAcc {
+    /// No runs yet.
+    pub fn new(spec: PointSpec) -> Self {
+        Self {
+            spec,
+            reps: Vec::new(),
+            sockets_opened: 0,
+            peak_open: 0,
+            tls_full: 0,
+            tls_resumed: 0,
+            cpu: Duration::ZERO,
+            server: Map::new(),
+            slot: None,
+        }
+    }
+
+    /// The point's cell.
+    pub fn spec(&self) -> &PointSpec {
+        &self.spec
+    }
+
+    /// Runs folded in so far.
+    pub fn runs(&self) -> usize {
+        self.reps.len()
+    }
+
+    /// Folds in one run.
+    pub fn add(&mut self, r: RunRecord) {
+        self.sockets_opened += r.pool.sockets_opened;
+        self.peak_open = self.peak_open.max(r.pool.peak_open);
+        self.tls_full += r.pool.tls_full;
+        self.tls_resumed += r.pool.tls_resumed;
+        self.cpu += r.cpu;
+        merge_counters(&mut self.server, &r.server);
+        self.reps.push(r.repetition);
+    }
+
+    /// The point, from every run so far.
+    pub fn point(&self, c: &SweepConfig) -> Point {
+        build_point(c, self)
+    }
+}
+
+fn grid(c: &SweepConfig) -> Vec<PointSpec> {
+    let mut specs = Vec::new();
+    for profile in &c.profiles {
+        for &pool in &c.pools {
+            for &client in &c.clients {
+                for &batch in &c.batches {
+                    for &max_sockets in &c.max_sockets {
+                        specs.push(PointSpec {
+                            client,
+                            pool,
+                            batch,
+                            max_sockets,
+                            profile: profile.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    specs
+}
+
+fn pool_config(c: &SweepConfig, spec: &PointSpec) -> PoolConfig {
+    let cap = spec.max_sockets.map_or(0, |m| m as usize);
+    match spec.pool {
+        PoolKind::Agent => PoolConfig::agent(
+            AgentOptions::sdk_default()
+                .max_sockets(cap)
+                .keep_alive(c.keep_alive),
+        ),
+        PoolKind::HyperUtil => PoolConfig::hyper_util(cap),
+    }
+}
+
+fn client_mode(c: &SweepConfig, mode: ClientMode) -> client::ClientMode {
+    match mode {
+        ClientMode::Shared => client::ClientMode::Shared,
+        ClientMode::PerRequest => client::ClientMode::PerRequest,
+        ClientMode::SharedHandler => client::ClientMode::SharedHandler {
+            clients: NonZeroUsize::new(c.shared_handler_clients).unwrap_or(NonZeroUsize::MIN),
+        },
+    }
+}
+
+fn workload(c: &SweepConfig, spec: &PointSpec, objects: u64, seed: u64) -> Workload {
+    Workload {
+        pacing: match c.pattern {
+            crate::results::Pattern::Batch => Pacing::Batch { size: spec.batch },
+            crate::results::Pattern::Window => Pacing::Window { size: spec.batch },
+            crate::results::Pattern::Burst => Pacing::Burst,
+            crate::results::Pattern::Rate => Pacing::Rate {
+                per_s: c.rate_per_s.unwrap_or(1.0),
+            },
+        },
+        ops: c.op,
+        sizes: c.sizes,
+        objects,
+        prefixes: c.prefixes,
+        time_budget: c.time_budget,
+        seed,
+    }
+}
+
+/// Adds the numbers of `from` into `into`: counters are summed, gauges and peaks take the
+/// largest value.
+fn merge_counters(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        match (into.get_mut(k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) => merge_counters(a, b),
+            (Some(Value::Number(a)), Value::Number(b)) => {
+                let (x, y) = (a.as_u64().unwrap_or(0), b.as_u64().unwrap_or(0));
+                let gauge = k.contains("peak") || k.contains("open") || k.contains("in_flight");
+                *a = (if gauge { x.max(y) } else { x + y }).into();
+            }
+            (None, v) => {
+                into.insert(k.clone(), v.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
+    let f = metrics::fold(&acc.reps);
+    let requests = f.samples + f.retries.total;
+    let median = f.objects_per_s.median;
+    Point {
+        client: acc.spec.client,
+        pool: acc.spec.pool,
+        pattern: c.pattern,
+        op: match c.op {
+            OpMix::Put => Op::Put,
+            OpMix::Get => Op::Get,
+            OpMix::Mixed { .. } => Op::Mixed,
+        },
+        batch: acc.spec.batch,
+        max_sockets: acc.spec.max_sockets,
+        profile: acc.spec.profile.clone(),
+        repetitions: acc.reps.len() as u32,
+        objects: c.objects,
+        completed: f.min_succeeded,
+        object_size: c.sizes.mean().round() as u64,
+        objects_per_s: f.objects_per_s,
+        mb_per_s: f.mb_per_s,
+        projected_s: (median > 0.0).then(|| c.objects as f64 / median),
+        latency_ms: f.latency_ms,
+        socket_wait_ms: f.socket_wait_ms,
+        sockets_opened: acc.sockets_opened,
+        peak_open_sockets: acc.peak_open,
+        tls_full: acc.tls_full,
+        tls_resumed: acc.tls_resumed,
+        retries: f.retries,
+        errors: f.errors,
+        cpu_s_per_1k: if f.samples > 0 {
+            acc.cpu.as_secs_f64() / f.samples as f64 * 1000.0
+        } else {
+            0.0
+        },
+        server: acc.server.clone(),
+        requests,
+        succeeded: f.succeeded,
+    }
+}
+
+async fn ensure_bucket(server: &Server, config: &ClientConfig, bucket: &str) -> anyhow::Result<()> {
+    match server {
+        Server::Embedded(mock) => {
+            // Already there from an earlier sweep on the same server: fine.
+            let _ = mock.create_bucket(bucket);
+            Ok(())
+        }
+        Server::External(_) => {
+            let client = crate::s3::S3Client::new(config)?;
+            match client.create_bucket(bucket).await {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                    ) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(anyhow::anyhow!("creating bucket {bucket}: {e}")),
+            }
+        }
+    }
+}
+
+/// Puts the objects GET workloads read (not measured).
+async fn populate(c: &SweepConfig, config: &ClientConfig) -> anyhow::Result<()> {
+    let factory = ClientFactory::new(
+        config.clone().pool(PoolConfig::agent(
+            AgentOptions::sdk_default().max_sockets(32),
+        )),
+        client::ClientMode::Shared,
+    )?;
+    let target = Arc::new(FactoryTarget {
+        factory,
+        bucket: c.bucket.clone(),
+    });
+    let w = Workload {
+        pacing: Pacing::Window { size: 32 },
+        ops: OpMix::Put,
+        sizes: c.sizes,
+        objects: c.objects,
+        prefixes: c.prefixes,
+        time_budget: Duration::from_secs(3600),
+        seed: c.seed,
+    };
+    let mut failed = 0u64;
+    workload::drive(&w, target, |s| failed += u64::from(s.reply.error.is_some())).await;
+    anyhow::ensure!(failed == 0, "{failed} of {} setup PUTs failed", c.objects);
+    Ok(())
+}
+
+/// Runs one point once: sets the server profile (embedded), warms up on a throwaway client,
+/// then drives the workload on a fresh client of the point's mode and checks that every
+/// request was counted once.
+pub async fn run_once(
+    c: &SweepConfig,
+    server: &Server,
+    base: &ClientConfig,
+    spec: &PointSpec,
+    seed: u64,
+    events: &mut impl FnMut(Event<'_>),
+) -> anyhow::Result<RunRecord> {
+    let embedded = match server {
+        Server::Embedded(mock) => Some(mock),
+        Server::External(_) => None,
+    };
+    if let Some(mock) = embedded
+        && mock.profile().name != spec.profile
+    {
+        let profile = mock_s3::Profile::preset(&spec.profile)
+            .with_context(|| format!("unknown profile {}", spec.profile))?;
+        mock.set_profile(profile)?;
+    }
+    let config = base.clone().pool(pool_config(c, spec));
+    // Warm-up on a throwaway client, so the measured client starts cold.
+    if c.warmup > 0 {
+        let warm = ClientFactory::new(config.clone(), client::ClientMode::Shared)?;
+        let w = workload(c, spec, c.warmup, seed);
+        let target = Arc::new(FactoryTarget {
+            factory: warm,
+            bucket: c.bucket.clone(),
+        });
+        workload::drive(&w, target, |_| {}).await;
+    }
+    let factory = ClientFactory::new(config, client_mode(c, spec.client))?;
+    let target = Arc::new(FactoryTarget {
+        factory,
+        bucket: c.bucket.clone(),
+    });
+    if let Some(mock) = embedded {
+        mock.reset_metrics();
+    }
+    let cpu_before = metrics::client_cpu();
+    let mut rep = Repetition::default();
+    let started = Instant::now();
+    let step = (c.objects / 50).max(1);
+    let w = workload(c, spec, c.objects, seed);
+    let driven = workload::drive(&w, target.clone(), |s| {
+        rep.add(&s);
+        if rep.samples % step == 0 {
+            let secs = started.elapsed().as_secs_f64();
+            events(Event::Progress {
+                finished: rep.samples,
+                of: c.objects,
+                objects_per_s: if secs > 0.0 {
+                    rep.succeeded as f64 / secs
+                } else {
+                    0.0
+                },
+            });
+        }
+    })
+    .await;
+    rep.elapsed = driven.elapsed;
+    rep.check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", spec.label()))?;
+    anyhow::ensure!(
+        rep.samples == driven.started,
+        "{}: {} requests started but {} ended",
+        spec.label(),
+        driven.started,
+        rep.samples
+    );
+    let cpu = match (cpu_before, metrics::client_cpu()) {
+        (Some(a), Some(b)) => b.client.saturating_sub(a.client),
+        _ => Duration::ZERO,
+    };
+    let server_counters = match embedded.map(|m| serde_json::to_value(m.metrics())) {
+        Some(Ok(Value::Object(m))) => m,
+        _ => Map::new(),
+    };
+    Ok(RunRecord {
+        repetition: rep,
+        pool: target.factory.pool_stats(),
+        cpu,
+        server: server_counters,
+        cut_by_budget: driven.cut_by_budget,
+    })
+}
+
+/// Runs the sweep, updating `writer` after every run. `stop` ends it after the current run.
+pub async fn run_sweep(
+    c: &SweepConfig,
+    server: &Server,
+    writer: &mut ResultWriter,
+    stop: &AtomicBool,
+    mut events: impl FnMut(Event<'_>),
+) -> anyhow::Result<Summary> {
+    c.validate().map_err(|e| anyhow::anyhow!(e))?;
+    let base = server.client_config()?;
+    ensure_bucket(server, &base, &c.bucket).await?;
+    let embedded = match server {
+        Server::Embedded(mock) => Some(mock),
+        Server::External(_) => None,
+    };
+    if !matches!(c.op, OpMix::Put) {
+        if let Some(mock) = embedded {
+            mock.set_profile(mock_s3::Profile::ideal())?;
+        }
+        populate(c, &base)
+            .await
+            .context("creating the objects GETs read")?;
+    }
+    let specs = grid(c);
+    let mut accs: Vec<PointAcc> = specs.iter().cloned().map(PointAcc::new).collect();
+    let total = c.runs();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(c.seed);
+    let mut done = 0u64;
+    'rounds: for round in 0..c.repetitions {
+        let mut order: Vec<usize> = (0..specs.len()).collect();
+        order.shuffle(&mut rng);
+        for i in order {
+            if stop.load(Ordering::Relaxed) {
+                break 'rounds;
+            }
+            let spec = &specs[i];
+            events(Event::RunStarted {
+                done,
+                total,
+                spec,
+                repetition: round + 1,
+            });
+            let seed = c.seed ^ (u64::from(round) << 32) ^ i as u64;
+            let record = run_once(c, server, &base, spec, seed, &mut events).await?;
+            let cut_by_budget = record.cut_by_budget;
+            let run_rate = record.repetition.objects_per_s();
+            let acc = &mut accs[i];
+            acc.add(record);
+            let point = acc.point(c);
+            let slot = match acc.slot {
+                Some(s) => s,
+                None => {
+                    let s = writer.run().points.len();
+                    acc.slot = Some(s);
+                    s
+                }
+            };
+            writer.set_point(slot, &point)?;
+            done += 1;
+            events(Event::RunFinished {
+                point: &point,
+                objects_per_s: run_rate,
+                cut_by_budget,
+            });
+        }
+    }
+    let points = writer.run().points.clone();
+    writer.set_recommendations(&crate::recommend::recommend(&points))?;
+    Ok(Summary {
+        runs: done,
+        total,
+        interrupted: done < total,
+    })
+}

@@ -1,0 +1,16 @@
+//! poolsweep's integration tests: the S3 client and its pools against the embedded mock S3,
+//! asserting counts from both sides (the client's pool counters and the server's metrics),
+//! never timings.
+
+mod credentials;
+mod expect_continue;
+mod hyper_util;
+mod modes;
+mod ops;
+mod pool_counts;
+mod queue;
+mod retries;
+/// The sweep engine and the `poolsweep` binary end to end.
+mod sweep;
+mod timeouts;
+mod util;

@@ -1,0 +1,347 @@
+//! The sweep engine and the `poolsweep` binary: pattern shapes counted at the mock, totals
+//! that add up under injected faults, result files that survive Ctrl-C and a kill, and flags
+//! rejected before any work starts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use poolsweep::results::{ClientMode, Meta, Pattern, PoolKind, ResultWriter, RunFile};
+use poolsweep::sweep::{Server, SweepConfig, run_sweep};
+use poolsweep::workload::OpMix;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("poolsweep-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn small(pattern: Pattern, batch: u32, objects: u64) -> SweepConfig {
+    SweepConfig {
+        max_sockets: vec![None],
+        batches: vec![batch],
+        clients: vec![ClientMode::Shared],
+        pools: vec![PoolKind::Agent],
+        profiles: vec!["ideal".to_owned()],
+        pattern,
+        objects,
+        repetitions: 1,
+        warmup: 0,
+        time_budget: Duration::from_secs(60),
+        ..SweepConfig::default()
+    }
+}
+
+/// Runs `config` on a fresh embedded mock whose responses take `delay_ms`; returns the run
+/// and the server's peak of requests in flight.
+async fn sweep_on_mock(
+    name: &str,
+    config: &SweepConfig,
+    profile: mock_s3::Profile,
+) -> (RunFile, u64) {
+    let mock = mock_s3::MockS3::builder()
+        .storage(mock_s3::StorageMode::Discard)
+        .start()
+        .unwrap();
+    let dir = temp_dir(name);
+    let mut writer = ResultWriter::create(
+        dir.join("run.json"),
+        Meta::collect(serde_json::Value::Null, serde_json::Value::Null, Vec::new()),
+    )
+    .unwrap();
+    // The sweep sets the preset named in the config; override it with `profile` by naming it
+    // as the preset and switching the mock's profile after the sweep sets it.
+    let server = Server::Embedded(mock);
+    let stop = AtomicBool::new(false);
+    let Server::Embedded(mock) = &server else {
+        unreachable!()
+    };
+    let mut last_peak = 0;
+    let profile_name = profile.name.clone();
+    let summary = run_sweep(config, &server, &mut writer, &stop, |e| {
+        if let poolsweep::sweep::Event::RunStarted { .. } = e {
+            // Replace the preset with the test's profile before the run starts (same name,
+            // so the run keeps it).
+            mock.set_profile(profile.clone()).unwrap();
+        }
+        last_peak = mock.metrics().peak_in_flight.max(last_peak);
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.runs, summary.total);
+    let peak = mock.metrics().peak_in_flight.max(last_peak);
+    assert_eq!(mock.profile().name, profile_name);
+    (writer.finish(), peak)
+}
+
+fn slow_ideal(delay_ms: f64) -> mock_s3::Profile {
+    let mut p = mock_s3::Profile::ideal();
+    p.write_latency.fixed_ms = delay_ms;
+    p.read_latency.fixed_ms = delay_ms;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patterns_have_their_shape_at_the_server() {
+    // batch: never more than the batch in flight at the server.
+    let (run, peak) =
+        sweep_on_mock("batch", &small(Pattern::Batch, 8, 64), slow_ideal(100.0)).await;
+    assert_eq!(run.points[0].succeeded, 64);
+    assert_eq!(peak, 8, "batch of 8");
+    // window: the window, full.
+    let (_, peak) =
+        sweep_on_mock("window", &small(Pattern::Window, 5, 60), slow_ideal(100.0)).await;
+    assert_eq!(peak, 5, "window of 5");
+    // burst: everything at once (a long latency, so that the last of 30 fresh connections
+    // arrives before the first response).
+    let (run, peak) =
+        sweep_on_mock("burst", &small(Pattern::Burst, 1, 30), slow_ideal(2000.0)).await;
+    assert_eq!(run.points[0].succeeded, 30);
+    assert_eq!(peak, 30, "burst of 30");
+    // maxSockets caps what reaches the server, whatever the batch.
+    let mut capped = small(Pattern::Batch, 20, 60);
+    capped.max_sockets = vec![Some(4)];
+    let (run, peak) = sweep_on_mock("capped", &capped, slow_ideal(100.0)).await;
+    assert_eq!(peak, 4);
+    assert_eq!(run.points[0].sockets_opened, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_add_up_under_injected_faults() {
+    let mut p = mock_s3::Profile::ideal();
+    p.seed = 3;
+    p.faults.internal_error = 0.2;
+    p.faults.reset = 0.05;
+    let mut config = small(Pattern::Window, 8, 300);
+    config.repetitions = 2;
+    let (run, _) = sweep_on_mock("faults", &config, p).await;
+    let point = &run.points[0];
+    assert_eq!(point.repetitions, 2);
+    // Every request is a success or a counted error, and the retries were counted.
+    assert_eq!(point.succeeded + point.errors.total, 600);
+    assert!(point.retries.total > 0, "{:?}", point.retries);
+    let faults = &point.server["faults"];
+    let server_faults =
+        faults["internal_error"].as_u64().unwrap() + faults["reset"].as_u64().unwrap();
+    // The client retried or gave up on every fault the server injected.
+    assert_eq!(
+        server_faults,
+        point.retries.total + point.errors.total,
+        "{point:?}"
+    );
+}
+
+fn poolsweep() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_poolsweep"))
+}
+
+/// Waits until the result file at `path` holds at least `n` points (bounded).
+fn wait_for_points(path: &Path, n: usize) -> RunFile {
+    let start = Instant::now();
+    loop {
+        if let Ok(run) = RunFile::load(path) {
+            if run.points.len() >= n {
+                return run;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no {n} points in {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A sweep with many slow runs, so that it is still running when the test interrupts it.
+fn long_sweep(out: &Path) -> Command {
+    let mut cmd = poolsweep();
+    cmd.args([
+        "sweep",
+        "--no-progress",
+        "--profile",
+        "s3-like",
+        "--max-sockets",
+        "1,2,3,4,5,6,7,8",
+        "--batch",
+        "8",
+        "--clients",
+        "shared",
+        "--objects",
+        "40",
+        "--repetitions",
+        "3",
+        "--warmup",
+        "0",
+        "--out",
+    ])
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    cmd
+}
+
+#[test]
+fn a_killed_sweep_leaves_a_valid_file_with_every_finished_point() {
+    let dir = temp_dir("kill");
+    let out = dir.join("run.json");
+    let mut child = long_sweep(&out).spawn().unwrap();
+    let before = wait_for_points(&out, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = RunFile::load(&out).expect("the file is valid JSON after a kill");
+    assert!(after.points.len() >= before.points.len());
+    assert!(
+        after
+            .points
+            .iter()
+            .all(|p| p.repetitions >= 1 && p.succeeded > 0)
+    );
+    // And it validates against the committed schema.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../results/schema.json")).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("schema.json", schema).unwrap();
+    let id = compiler.compile("schema.json", &mut schemas).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    schemas.validate(&value, id).unwrap();
+}
+
+#[test]
+fn ctrl_c_stops_after_the_current_run_and_keeps_it() {
+    let dir = temp_dir("sigint");
+    let out = dir.join("run.json");
+    let mut child = long_sweep(&out).spawn().unwrap();
+    wait_for_points(&out, 1);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "sweep did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let run = RunFile::load(&out).unwrap();
+    assert!(!run.points.is_empty());
+    // Interrupted before the grid was done: fewer runs than 8 points × 3 repetitions.
+    let runs: u32 = run.points.iter().map(|p| p.repetitions).sum();
+    assert!(runs < 24, "{runs}");
+}
+
+#[test]
+fn invalid_flags_are_rejected_before_any_work() {
+    let dir = temp_dir("flags");
+    for (args, needle) in [
+        (&["--max-sockets", "0"][..], "inf"),
+        (&["--max-sockets", "ten"][..], "not a positive integer"),
+        (&["--pattern", "rate"][..], "--rate"),
+        (&["--batch", "0"][..], "at least 1"),
+        (&["--profile", "fast"][..], "presets"),
+        (&["--get-fraction", "0.5"][..], "--op mixed"),
+        (&["--access-key", "x"][..], "--endpoint"),
+        (&["--object-size", "big"][..], "size"),
+    ] {
+        let out = dir.join("never.json");
+        let o = poolsweep()
+            .args(["sweep", "--out"])
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!out.exists(), "{args:?} must not start work");
+    }
+}
+
+#[test]
+fn sweep_then_report_then_export() {
+    let dir = temp_dir("e2e");
+    let out = dir.join("run.json");
+    let o = poolsweep()
+        .args([
+            "sweep",
+            "--no-progress",
+            "--profile",
+            "ideal",
+            "--max-sockets",
+            "2,inf",
+            "--batch",
+            "4",
+            "--clients",
+            "shared,per-request,shared-handler",
+            "--pools",
+            "agent,hyper-util",
+            "--objects",
+            "16",
+            "--repetitions",
+            "1",
+            "--warmup",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--csv")
+        .arg(dir.join("run.csv"))
+        .arg("--report")
+        .arg(dir.join("report"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = RunFile::load(&out).unwrap();
+    assert_eq!(run.points.len(), 2 * 3 * 2);
+    assert!(run.points.iter().all(|p| p.succeeded == 16 && !p.failed()));
+    assert!(!run.recommendations.is_empty());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("client") && stdout.contains("batch"),
+        "{stdout}"
+    );
+    assert!(dir.join("report/index.html").exists());
+    let csv = std::fs::read_to_string(dir.join("run.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 12);
+
+    let o = poolsweep()
+        .args(["report"])
+        .arg(&out)
+        .arg("--out")
+        .arg(dir.join("again"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(dir.join("again/throughput.svg").exists());
+    for format in ["bencher", "github-action-benchmark"] {
+        let o = poolsweep()
+            .args(["export", "--format", format])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let _: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    }
+    let o = poolsweep()
+        .args(["compare"])
+        .arg(&out)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -1,0 +1,89 @@
+//! Test helpers: a mock per test, client configs for it, batches of concurrent PUTs, and a
+//! bounded wait for server counters that are bumped just after a response is written.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use mock_s3::{MetricsSnapshot, MockS3};
+use poolsweep::client::{ClientFactory, PoolConfig};
+use poolsweep::pool::AgentOptions;
+use poolsweep::s3::{ClientConfig, Output, PutObjectOutput, S3Client, S3Error};
+
+/// A mock with a bucket `bkt`, on two server threads.
+pub(crate) fn server() -> MockS3 {
+    start(MockS3::builder())
+}
+
+/// Starts `builder` with two server threads and creates bucket `bkt`.
+pub(crate) fn start(builder: mock_s3::MockS3Builder) -> MockS3 {
+    let server = builder.worker_threads(2).start().expect("mock starts");
+    server.create_bucket("bkt").expect("bucket");
+    server
+}
+
+/// A config for `server` with the SDK's own agent and these options.
+pub(crate) fn agent_config(server: &MockS3, options: AgentOptions) -> ClientConfig {
+    ClientConfig::for_mock(server)
+        .expect("config")
+        .pool(PoolConfig::agent(options))
+}
+
+/// A 1 KiB body.
+pub(crate) fn body() -> Bytes {
+    Bytes::from(vec![b'x'; 1024])
+}
+
+/// Runs `n` PUTs at once, request `i` on `factory.client(first + i)`, and returns the results
+/// in request order.
+pub(crate) async fn put_batch(
+    factory: &ClientFactory,
+    first: usize,
+    n: usize,
+) -> Vec<Result<Output<PutObjectOutput>, S3Error>> {
+    let tasks: Vec<_> = (first..first + n)
+        .map(|i| {
+            let client = factory.client(i).expect("client");
+            tokio::spawn(async move { client.put_object("bkt", &format!("k/{i}"), body()).await })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("no panic"));
+    }
+    out
+}
+
+/// Runs `n` PUTs at once on one client.
+pub(crate) async fn put_many(
+    client: &S3Client,
+    n: usize,
+) -> Vec<Result<Output<PutObjectOutput>, S3Error>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.put_object("bkt", &format!("k/{i}"), body()).await })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.expect("no panic"));
+    }
+    out
+}
+
+/// The server's counters once `done` holds (they are bumped right after a response is
+/// written, so the client can see its last response first). Gives up after 5 s and returns
+/// what it has; the caller's assertions then show the difference.
+pub(crate) async fn settled(
+    server: &MockS3,
+    done: impl Fn(&MetricsSnapshot) -> bool,
+) -> MetricsSnapshot {
+    for _ in 0..500 {
+        let m = server.metrics();
+        if done(&m) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.metrics()
+}
