@@ -121,59 +121,60 @@ pub struct SweepArgs {
     /// A TOML sweep file (same names as the flags, e.g. `max_sockets = ["1", "inf"]`).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// maxSockets values, comma-separated; `inf` is Node's Infinity.
+    /// maxSockets values, comma-separated; `inf` is Node's Infinity [default: 1,5,50,inf].
     #[arg(long, value_delimiter = ',', value_name = "N|inf,...")]
     pub max_sockets: Option<Vec<String>>,
-    /// Batch sizes, comma-separated.
+    /// Batch sizes, comma-separated [default: 10,100].
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub batch: Option<Vec<u32>>,
-    /// Client modes.
+    /// Client modes [default: shared,per-request].
     #[arg(long, value_delimiter = ',', value_enum)]
     pub clients: Option<Vec<ClientArg>>,
-    /// Pools to compare.
+    /// Pools to compare [default: agent].
     #[arg(long, value_delimiter = ',', value_enum)]
     pub pools: Option<Vec<PoolArg>>,
-    /// Request pattern.
+    /// Request pattern [default: batch].
     #[arg(long, value_enum)]
     pub pattern: Option<PatternArg>,
     /// Requests per second for --pattern rate.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Operation.
+    /// Operation [default: put].
     #[arg(long, value_enum)]
     pub op: Option<OpArg>,
-    /// Fraction of GETs for --op mixed.
+    /// Fraction of GETs for --op mixed [default: 0.5].
     #[arg(long)]
     pub get_fraction: Option<f64>,
-    /// Objects per point and repetition.
+    /// Objects per point and repetition [default: 1000].
     #[arg(long)]
     pub objects: Option<u64>,
-    /// Object size: BYTES, with k/m/g suffixes, or a range MIN-MAX for uniform sizes.
+    /// Object size: BYTES, with k/m/g suffixes, or a range MIN-MAX for uniform sizes
+    /// [default: 16k].
     #[arg(long, value_name = "SIZE|MIN-MAX")]
     pub object_size: Option<String>,
-    /// Prefixes keys are spread over (S3's rate limits are per prefix).
+    /// Prefixes keys are spread over (S3's rate limits are per prefix) [default: 1].
     #[arg(long)]
     pub prefixes: Option<u32>,
-    /// Repetitions per point (in shuffled rounds).
+    /// Repetitions per point, run in shuffled rounds [default: 3].
     #[arg(long)]
     pub repetitions: Option<u32>,
-    /// Requests before each run, on a throwaway client.
+    /// Requests before each run, on a throwaway client [default: 20].
     #[arg(long)]
     pub warmup: Option<u64>,
     /// Longest time for one run of a point, in seconds; it then reports its throughput and the
-    /// projected time for all objects.
+    /// projected time for all objects [default: 20].
     #[arg(long, value_name = "SECONDS")]
     pub time_budget: Option<f64>,
-    /// Server profiles of the embedded mock (ideal, s3-like, congested).
+    /// Server profiles of the embedded mock: ideal, s3-like, congested [default: s3-like].
     #[arg(long, value_delimiter = ',')]
     pub profile: Option<Vec<String>>,
-    /// Node's keepAlive on the Agent.
+    /// Node's keepAlive on the Agent [default: true].
     #[arg(long)]
     pub keep_alive: Option<bool>,
-    /// Clients sharing one handler in shared-handler mode.
+    /// Clients sharing one handler in shared-handler mode [default: 2].
     #[arg(long)]
     pub shared_handler_clients: Option<usize>,
-    /// Seed for the run order, sizes and operation mix.
+    /// Seed for the run order, sizes and operation mix [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Result file (default: target/poolsweep/run-<date>.json).
@@ -194,8 +195,8 @@ pub struct SweepArgs {
     /// An S3 endpoint instead of the embedded mock (MinIO, real S3).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// CA certificate (PEM) the endpoint's certificate chains to (default: the system's
-    /// webpki roots are not bundled: give one for TLS endpoints).
+    /// CA certificates (PEM) the endpoint's certificate chains to [default: the Mozilla roots
+    /// bundled in the binary].
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,
     /// Access key for --endpoint.
@@ -210,7 +211,8 @@ pub struct SweepArgs {
     /// Region for --endpoint.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
-    /// Bucket (created on the embedded mock; must exist or be creatable elsewhere).
+    /// Bucket, created on the embedded mock; must exist or be creatable elsewhere
+    /// [default: poolsweep].
     #[arg(long)]
     pub bucket: Option<String>,
 }

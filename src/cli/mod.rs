@@ -348,7 +348,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
     match a.format {
         ExportFormat::Csv => crate::results::write_csv(&run, &mut out)?,
         ExportFormat::Bencher | ExportFormat::GithubActionBenchmark => {
-            export_ci(&run, a.format, &mut out)?
+            export_ci(&run, a.format, &mut out)?;
         }
     }
     out.flush()?;
