@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use poolsweep::results::{ClientMode, Meta, Pattern, PoolKind, ResultWriter, RunFile};
 use poolsweep::sweep::{Server, SweepConfig, run_sweep};
-use poolsweep::workload::OpMix;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("poolsweep-it-{name}-{}", std::process::id()));
@@ -141,10 +140,10 @@ fn poolsweep() -> Command {
 fn wait_for_points(path: &Path, n: usize) -> RunFile {
     let start = Instant::now();
     loop {
-        if let Ok(run) = RunFile::load(path) {
-            if run.points.len() >= n {
-                return run;
-            }
+        if let Ok(run) = RunFile::load(path)
+            && run.points.len() >= n
+        {
+            return run;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
