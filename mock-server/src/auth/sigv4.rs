@@ -305,7 +305,42 @@ impl std::error::Error for AuthError {}
 
 /// Derives the SigV4 signing key: the HMAC-SHA256 chain over `"AWS4" + secret`,
 /// `date` (`YYYYMMDD`), `region`, `service` and `"aws4_request"`.
+///
+/// The key changes once a day per credential scope, so the last one derived on each thread is
+/// kept (as SDKs keep theirs): a request signed with the same secret and scope skips the four
+/// HMACs.
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, [u8; 32])> =
+            const { std::cell::RefCell::new((String::new(), [0; 32])) };
+    }
+    let matches = |id: &str| {
+        // The cache id is secret, date, region and service joined by NUL bytes, which none of
+        // them can contain.
+        let mut parts = id.split('\0');
+        parts.next() == Some(secret)
+            && parts.next() == Some(date)
+            && parts.next() == Some(region)
+            && parts.next() == Some(service)
+    };
+    if let Some(key) = LAST.with_borrow(|(id, key)| matches(id).then_some(*key)) {
+        return key;
+    }
+    let key = derive_signing_key(secret, date, region, service);
+    LAST.with_borrow_mut(|(id, k)| {
+        id.clear();
+        for (i, part) in [secret, date, region, service].into_iter().enumerate() {
+            if i > 0 {
+                id.push('\0');
+            }
+            id.push_str(part);
+        }
+        *k = key;
+    });
+    key
+}
+
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_secret = format!("AWS4{secret}");
     let k_date = hmac_sha256(k_secret.as_bytes(), date.as_bytes());
     let k_region = hmac_sha256(&k_date, region.as_bytes());
@@ -966,6 +1001,29 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_signing_keys_match_fresh_ones() {
+        let cases = [
+            ("s1", "20260101", "us-east-1", "s3"),
+            ("s2", "20260101", "us-east-1", "s3"),
+            ("s1", "20260102", "us-east-1", "s3"),
+            ("s1", "20260101", "eu-west-1", "s3"),
+        ];
+        for _ in 0..2 {
+            for (secret, date, region, service) in cases {
+                assert_eq!(
+                    signing_key(secret, date, region, service),
+                    derive_signing_key(secret, date, region, service)
+                );
+                // Asked twice in a row: the second answer comes from the cache.
+                assert_eq!(
+                    signing_key(secret, date, region, service),
+                    derive_signing_key(secret, date, region, service)
+                );
+            }
+        }
+    }
     use crate::auth::chunked;
     use aws_credential_types::Credentials;
     use aws_sigv4::http_request::{

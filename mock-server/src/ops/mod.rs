@@ -433,8 +433,13 @@ pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
     let profile = app.profile();
     let head = req.method() == Method::HEAD;
     let (parts, body) = req.into_parts();
-    let stall = Duration::from_millis(profile.connections.upload_stall_timeout_ms);
-    let body = Body::new(Paced::new(body, profile.bandwidth_mb_per_s, Some(stall)));
+    // Only a body that is still to come needs pacing or a stall watch.
+    let body = if http_body::Body::is_end_stream(&body) {
+        body
+    } else {
+        let stall = Duration::from_millis(profile.connections.upload_stall_timeout_ms);
+        Body::new(Paced::new(body, profile.bandwidth_mb_per_s, Some(stall)))
+    };
     let mut rng = profile.needs_rng().then(|| profile.rng(seq));
     let mut fault = None;
     let (op, result) = match prepare(&app, parts, id.clone()) {
