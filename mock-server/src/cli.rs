@@ -230,6 +230,45 @@ impl Cli {
     }
 }
 
+/// Runs the mock as a standalone process: starts it, writes the CA to `--ca-out`, prints
+/// `endpoint=... ca=... access_key=... secret_key=... region=...` as the first stdout line,
+/// and serves until SIGINT or SIGTERM, then shuts down cleanly.
+pub fn serve(cli: &Cli) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    use anyhow::Context as _;
+    let config = cli.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = crate::MockS3::builder().config(config).start()?;
+    std::fs::write(&cli.ca_out, server.ca_pem())
+        .with_context(|| format!("writing the CA to {}", cli.ca_out.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "endpoint={} ca={} access_key={} secret_key={} region={}",
+        server.endpoint(),
+        cli.ca_out.display(),
+        server.access_key(),
+        server.secret_key(),
+        server.region()
+    )?;
+    out.flush()?;
+    drop(out);
+    tracing::info!(endpoint = server.endpoint(), profile = %server.profile().name, "mock-s3 ready");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    tracing::info!("stopping");
+    server.shutdown();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -356,35 +356,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
 }
 
 fn serve(a: &mock_s3::cli::Cli) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let config = a.to_config().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let server = mock_s3::MockS3::builder().config(config).start()?;
-    std::fs::write(&a.ca_out, server.ca_pem())
-        .with_context(|| format!("writing the CA to {}", a.ca_out.display()))?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "endpoint={} ca={} access_key={} secret_key={} region={}",
-        server.endpoint(),
-        a.ca_out.display(),
-        server.access_key(),
-        server.secret_key(),
-        server.region()
-    )?;
-    out.flush()?;
-    drop(out);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    })?;
-    server.shutdown();
-    Ok(())
+    mock_s3::cli::serve(a)
 }
 
 fn compare_impl(a: &args::CompareArgs) -> anyhow::Result<ExitCode> {
