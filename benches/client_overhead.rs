@@ -11,9 +11,19 @@
 //! type; the floor's headers are those the client sends, signed once up front (valid for the
 //! 15-minute skew window, longer than the run).
 //!
-//! Run: `cargo bench --bench client_overhead` (add `-- --quick` for a shorter run). After
-//! criterion's own output, a table gives both figures per request and the ratio, read from
-//! criterion's estimates.
+//! Contenders per op (`put_1KiB`, `get_1KiB`): `floor`; the client over each pool (`agent`,
+//! `hyper_util`); and `sigv4`, aws-sigv4's signing alone as the client calls it, so the table
+//! can show how much of the client's cost is the SDK signer and how much is poolsweep's own.
+//!
+//! After criterion's own output come two tables: one from criterion's estimates, and one from
+//! interleaved rounds (each contender in turn, so load from elsewhere on the machine hits them
+//! alike), each with both figures per request, the ratio, and the client against the floor
+//! plus signing (`client / (floor + sigv4)`): poolsweep's own share once the SDK signer is
+//! counted as part of the work.
+//!
+//! Run: `cargo bench --bench client_overhead` (add `-- --quick` for a shorter run). For a
+//! profiler, `CLIENT_OVERHEAD_ONLY=put_1KiB/agent/20000` runs only that many requests of one
+//! contender (e.g. under `perf record` or `valgrind --tool=callgrind`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -343,6 +353,25 @@ fn main() {
         .chain((0..CLIENTS.len()).map(Who::Client))
         .collect();
 
+    // For profilers: `CLIENT_OVERHEAD_ONLY=put_1KiB/agent/20000` runs that many requests of one
+    // contender and nothing else (e.g. under `perf record` or `valgrind --tool=callgrind`).
+    if let Ok(only) = std::env::var("CLIENT_OVERHEAD_ONLY") {
+        let mut parts = only.split('/');
+        let (op, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let n: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let bench = benches.iter_mut().find(|b| b.op == op).expect("op");
+        let who = *contenders
+            .iter()
+            .find(|w| w.name() == name)
+            .expect("contender");
+        let cpu = bench.run(&runtime, who, n);
+        println!(
+            "{op}/{name}: {n} requests, {:.2} µs CPU each",
+            cpu.as_secs_f64() * 1e6 / n as f64
+        );
+        return;
+    }
+
     let mut criterion = Criterion::default()
         .configure_from_args()
         .sample_size(20)
@@ -360,7 +389,8 @@ fn main() {
     }
     criterion.final_summary();
     summary();
-    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+    let skip = ["--test", "--list", "--profile-time"];
+    if !std::env::args().any(|a| skip.contains(&a.as_str())) {
         interleaved(&runtime, &mut benches, &contenders);
     }
 
@@ -379,8 +409,8 @@ fn main() {
 /// `PER_ROUND` requests in turn, so load from elsewhere on the machine hits them alike; the
 /// table gives the median over rounds of each one's CPU per request and of the ratios.
 fn interleaved(runtime: &Runtime, benches: &mut [Bench], contenders: &[Who]) {
-    const ROUNDS: usize = 25;
-    const PER_ROUND: u64 = 400;
+    const ROUNDS: usize = 60;
+    const PER_ROUND: u64 = 200;
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -390,7 +420,7 @@ fn interleaved(runtime: &Runtime, benches: &mut [Bench], contenders: &[Who]) {
     );
     println!(
         "{:<10} {:<11} {:>9} {:>9} {:>9} {:>7} {:>15}",
-        "op", "client", "client", "floor", "sigv4", "ratio", "ratio w/o sigv4"
+        "op", "client", "client", "floor", "sigv4", "ratio", "vs floor+sigv4"
     );
     for bench in benches {
         for &who in contenders {
@@ -414,7 +444,7 @@ fn interleaved(runtime: &Runtime, benches: &mut [Bench], contenders: &[Who]) {
         for (k, &who) in contenders.iter().enumerate().skip(2) {
             let ratio: Vec<f64> = (0..ROUNDS).map(|r| us[k][r] / us[1][r]).collect();
             let net: Vec<f64> = (0..ROUNDS)
-                .map(|r| (us[k][r] - us[0][r]) / us[1][r])
+                .map(|r| us[k][r] / (us[1][r] + us[0][r]))
                 .collect();
             println!(
                 "{:<10} {:<11} {:>9.1} {:>9.1} {:>9.1} {:>7.2} {:>15.2}",
@@ -448,10 +478,10 @@ fn summary() {
         Some(v["median"]["point_estimate"].as_f64()? / 1e3)
     };
     println!("\nclient CPU per request (median µs on the client thread; goal: ratio <= 1.25)");
-    println!("sigv4: aws-sigv4 signing alone; ratio w/o sigv4 = (client - sigv4) / floor");
+    println!("sigv4: aws-sigv4 signing alone; vs floor+sigv4 = client / (floor + sigv4)");
     println!(
         "{:<10} {:<11} {:>9} {:>9} {:>9} {:>7} {:>15}",
-        "op", "client", "client", "floor", "sigv4", "ratio", "ratio w/o sigv4"
+        "op", "client", "client", "floor", "sigv4", "ratio", "vs floor+sigv4"
     );
     for (op, _, _) in OPS {
         for name in CLIENTS {
@@ -459,7 +489,7 @@ fn summary() {
                 println!(
                     "{op:<10} {name:<11} {c:>9.1} {f:>9.1} {s:>9.1} {:>7.2} {:>15.2}",
                     c / f,
-                    (c - s) / f
+                    c / (f + s)
                 );
             }
         }

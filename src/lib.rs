@@ -5,8 +5,7 @@
 //! - [`cli`]: the `poolsweep` command line, callable in-process.
 //! - [`metrics`]: samples folded into histograms and counts that add up; client CPU time.
 //! - [`pool`]: a per-origin socket pool with the semantics of Node's `https.Agent`.
-//! - [`client`]: the S3 client's two pools (the Agent, hyper-util's legacy client) behind one
-//!   type with one set of counters, and the guide's three client modes.
+//! - [`client`]: the S3 client's two pools (Agent, hyper-util) and the guide's three client modes.
 //! - [`s3`]: the S3 client: operations, SigV4, credentials, standard-mode retries, typed errors.
 //! - [`recommend`]: best maxSockets, knee and fall-off per (client, batch), and why.
 //! - [`results`]: the versioned result file (schema, crash-safe writer, CSV export).

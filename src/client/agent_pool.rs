@@ -8,6 +8,7 @@
 //! holds its body until `100 Continue` (PR #1505). On an agent the caller supplied, the body
 //! goes at once on a pooled socket (PR #1757).
 
+use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -168,7 +169,8 @@ impl AgentPool {
 
         let handed_over = Instant::now();
         let mut deadline = Deadline::new(timeout, handed_over);
-        let mut socket = match deadline.run(agent.checkout(&self.origin)).await {
+        let checkout = pin!(agent.checkout(&self.origin));
+        let mut socket = match deadline.run(checkout).await {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {
                 facts.socket_wait = handed_over.elapsed();
@@ -190,7 +192,8 @@ impl AgentPool {
         });
         self.counters.request(facts.socket_wait, reused);
 
-        let response = match deadline.run(socket.send_request(request)).await {
+        let exchange = pin!(socket.send_request(request));
+        let response = match deadline.run(exchange).await {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 socket.close_on_error();

@@ -7,7 +7,7 @@
 //! recorded and the timer is gone for the rest of the attempt, as the SDK only logs once.
 
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -44,9 +44,12 @@ impl Deadline {
         self.warned
     }
 
-    /// Awaits `stage` within the deadline.
-    pub(crate) async fn run<F: Future>(&mut self, stage: F) -> Result<F::Output, Elapsed> {
-        let mut stage = pin!(stage);
+    /// Awaits `stage` within the deadline. The stage is pinned by the caller, so a large
+    /// future (the Agent's checkout is several KiB) is never moved into this one.
+    pub(crate) async fn run<F: Future>(
+        &mut self,
+        mut stage: Pin<&mut F>,
+    ) -> Result<F::Output, Elapsed> {
         let fired = match self.sleep.as_mut() {
             None => return Ok(stage.await),
             Some(sleep) => {
@@ -79,6 +82,8 @@ impl Deadline {
 mod tests {
     use super::*;
 
+    use std::pin::pin;
+
     #[tokio::test(start_paused = true)]
     async fn throws_or_warns_once_across_stages() {
         let t = RequestTimeout {
@@ -87,12 +92,12 @@ mod tests {
         };
         let mut d = Deadline::new(Some(t), Instant::now());
         assert!(
-            d.run(tokio::time::sleep(Duration::from_millis(60)))
+            d.run(pin!(tokio::time::sleep(Duration::from_millis(60))))
                 .await
                 .is_ok()
         );
         assert!(
-            d.run(tokio::time::sleep(Duration::from_millis(60)))
+            d.run(pin!(tokio::time::sleep(Duration::from_millis(60))))
                 .await
                 .is_err()
         );
@@ -100,19 +105,19 @@ mod tests {
         let t = RequestTimeout { throw: false, ..t };
         let mut d = Deadline::new(Some(t), Instant::now());
         assert!(
-            d.run(tokio::time::sleep(Duration::from_millis(150)))
+            d.run(pin!(tokio::time::sleep(Duration::from_millis(150))))
                 .await
                 .is_ok()
         );
         assert!(d.warned());
         assert!(
-            d.run(tokio::time::sleep(Duration::from_millis(150)))
+            d.run(pin!(tokio::time::sleep(Duration::from_millis(150))))
                 .await
                 .is_ok()
         );
 
         let mut none = Deadline::new(None, Instant::now());
-        assert!(none.run(async { 1 }).await.is_ok());
+        assert!(none.run(pin!(async { 1 })).await.is_ok());
         assert!(!none.warned());
     }
 }

@@ -18,6 +18,27 @@ use crate::s3::{
 };
 
 /// Makes and hands out clients.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use poolsweep::client::{ClientFactory, ClientMode, PoolConfig};
+/// use poolsweep::pool::AgentOptions;
+/// use poolsweep::s3::ClientConfig;
+///
+/// let server = mock_s3::MockS3::builder().start()?;
+/// server.create_bucket("bucket")?;
+/// let config = ClientConfig::for_mock(&server)?
+///     .pool(PoolConfig::agent(AgentOptions::sdk_default().max_sockets(10)));
+/// let factory = ClientFactory::new(config, ClientMode::PerRequest)?;
+/// for i in 0..3 {
+///     let client = factory.client(i)?;
+///     client.put_object("bucket", &format!("k{i}"), bytes::Bytes::from_static(b"x")).await?;
+/// }
+/// assert_eq!(factory.pool_stats().sockets_opened, 3);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ClientFactory {
     config: ClientConfig,

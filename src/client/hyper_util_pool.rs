@@ -10,6 +10,7 @@
 //! another (hyperium/hyper#4134). The counters show how often that happens.
 
 use std::num::NonZeroUsize;
+use std::pin::pin;
 use std::sync::Arc;
 
 use http::Request;
@@ -102,10 +103,12 @@ impl HyperUtilPool {
         let mut deadline = Deadline::new(timeout, handed_over);
         let _permit = match &self.limit {
             None => None,
-            Some(limit) => match deadline.run(limit.acquire()).await {
+            Some(limit) => match deadline.run(pin!(limit.acquire())).await {
                 Ok(Ok(permit)) => Some(permit),
                 Ok(Err(_closed)) => {
-                    unreachable!("the semaphore is never closed")
+                    // The semaphore is never closed; answer rather than panic if it were.
+                    let detail = ErrorDetail::InvalidRequest("in-flight limit closed".to_owned());
+                    return Attempt::failed(facts, detail);
                 }
                 Err(_) => {
                     facts.socket_wait = handed_over.elapsed();
@@ -114,7 +117,8 @@ impl HyperUtilPool {
             },
         };
         facts.socket_wait = handed_over.elapsed();
-        let response = match deadline.run(self.client.request(request)).await {
+        let exchange = pin!(self.client.request(request));
+        let response = match deadline.run(exchange).await {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 facts.timeout_warning = deadline.warned();

@@ -4,7 +4,7 @@
 //! `write-request-body.ts`).
 //!
 //! Invariant: the chunk is yielded at most once, and only after its gate (if any) opened. The
-//! gate records why it opened in a [`ContinueSignal`] the caller reads after the response, so
+//! gate records why it opened in a `ContinueSignal` the caller reads after the response, so
 //! "the final response came first" is told apart from "100 Continue" and "timer".
 
 use std::convert::Infallible;

@@ -30,16 +30,13 @@ async fn requests_queued_at_the_cap_are_served_first_in_first_out() {
             })
         })
         .collect();
-    let mut waits = Vec::new();
     for t in tasks {
         let r = t.await.unwrap().unwrap();
-        waits.push(r.outcome.socket_wait);
+        assert_eq!(r.outcome.attempts, 1);
     }
     assert_eq!(*done.lock().unwrap(), (0..8).collect::<Vec<_>>());
     let agent = client.pool().agent().unwrap().stats();
     assert_eq!(agent.max_queue_len, 7);
     assert_eq!(agent.queued_checkouts, 7);
     assert_eq!(client.pool_stats().sockets_opened, 1);
-    // Served in order, each queued request waited at least as long as the one before it.
-    assert!(waits[1..].windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
 }
