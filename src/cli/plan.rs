@@ -304,6 +304,7 @@ impl TryFrom<&SweepArgs> for SweepPlan {
 
         let external = match &a.endpoint {
             None => {
+                c.validate_presets()?;
                 for (set, flag) in [
                     (a.ca.is_some(), "--ca"),
                     (a.access_key.is_some(), "--access-key"),

@@ -459,6 +459,9 @@ pub async fn run_sweep(
     mut events: impl FnMut(Event<'_>),
 ) -> anyhow::Result<Summary> {
     c.validate().map_err(|e| anyhow::anyhow!(e))?;
+    if matches!(server, Server::Embedded(_)) {
+        c.validate_presets().map_err(|e| anyhow::anyhow!(e))?;
+    }
     let base = server.client_config()?;
     ensure_bucket(server, &base, &c.bucket).await?;
     let embedded = match server {

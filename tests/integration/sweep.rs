@@ -344,3 +344,64 @@ fn sweep_then_report_then_export() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn sweeps_an_external_endpoint_with_its_ca_and_keys() {
+    // Any S3-compatible endpoint: here a standalone mock, reached only through the flags a
+    // MinIO or S3 user would give.
+    let server = mock_s3::MockS3::builder().start().unwrap();
+    let dir = temp_dir("external");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, server.ca_pem()).unwrap();
+    let out = dir.join("run.json");
+    let o = poolsweep()
+        .args([
+            "sweep",
+            "--no-progress",
+            "--endpoint",
+            server.endpoint(),
+            "--ca",
+        ])
+        .arg(&ca)
+        .args([
+            "--access-key",
+            server.access_key(),
+            "--secret-key",
+            server.secret_key(),
+            "--bucket",
+            "external-bucket",
+            "--max-sockets",
+            "4",
+            "--batch",
+            "8",
+            "--clients",
+            "shared",
+            "--objects",
+            "24",
+            "--repetitions",
+            "1",
+            "--warmup",
+            "0",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = RunFile::load(&out).unwrap();
+    assert_eq!(run.points[0].profile, "external");
+    assert_eq!(run.points[0].succeeded, 24);
+    assert_eq!(
+        server
+            .metrics()
+            .count(mock_s3::ops::Operation::PutObject, 200),
+        24
+    );
+    // The bucket was created through the S3 API.
+    assert_eq!(
+        server
+            .metrics()
+            .count(mock_s3::ops::Operation::CreateBucket, 200),
+        1
+    );
+}
