@@ -192,8 +192,10 @@ mod tests {
         assert!(bad(&|c| c.batches.clear()).contains("--batch"));
         assert!(bad(&|c| c.pattern = Pattern::Rate).contains("--rate"));
         assert!(bad(&|c| c.rate_per_s = Some(5.0)).contains("only"));
-        let mut c = SweepConfig::default();
-        c.profiles = vec!["fast".into()];
+        let c = SweepConfig {
+            profiles: vec!["fast".into()],
+            ..SweepConfig::default()
+        };
         assert!(c.validate_presets().unwrap_err().contains("presets"));
         assert!(bad(&|c| c.bucket = "A_B".into()).contains("bucket"));
         assert!(bad(&|c| c.repetitions = 0).contains("repetitions"));
