@@ -17,7 +17,7 @@ use super::view;
 use crate::report::charts::grid::{
     self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint,
 };
-use crate::report::charts::{ChartError, FAILED_LABEL, batch_color};
+use crate::report::charts::{ChartError, batch_color};
 use crate::results::{ClientMode, Point, Spread, max_sockets_sort_key};
 
 /// The chart's title.
@@ -132,7 +132,7 @@ pub(crate) fn draw(
             label: "changed beyond threshold and noise (median change)".to_owned(),
         });
     }
-    let mut fig = Figure {
+    let fig = Figure {
         title: TITLE.to_owned(),
         subtitle: subtitle.to_owned(),
         legend,
@@ -141,11 +141,6 @@ pub(crate) fn draw(
         shared_y: true,
         row_height: 470,
     };
-    if fig.has_failures() {
-        fig.legend.push(LegendItem::Failed {
-            label: FAILED_LABEL.to_owned(),
-        });
-    }
     grid::draw(&fig, path)
 }
 

@@ -153,11 +153,22 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
     let rows = fig.panels.len().max(1);
     let cols = fig.panels.iter().map(Vec::len).max().unwrap_or(1).max(1);
 
+    // A chart with failed points always explains the red marker, whoever built the figure.
+    let mut legend = fig.legend.clone();
+    if fig.has_failures()
+        && !legend
+            .iter()
+            .any(|i| matches!(i, LegendItem::Failed { .. }))
+    {
+        legend.push(LegendItem::Failed {
+            label: super::FAILED_LABEL.to_owned(),
+        });
+    }
     // Measure the legend first: the header height depends on how many rows it wraps into.
     let mut scratch = String::new();
     let legend_layout = {
         let probe = SVGBackend::with_string(&mut scratch, (WIDTH, 100)).into_drawing_area();
-        layout_legend(&probe, &fig.legend).map_err(&err)?
+        layout_legend(&probe, &legend).map_err(&err)?
     };
     let legend_rows = legend_layout
         .iter()

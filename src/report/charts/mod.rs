@@ -176,7 +176,7 @@ pub(crate) fn metric_figure<T>(
         dash: *dash,
         label: (*label).to_owned(),
     }));
-    let mut fig = Figure {
+    Figure {
         title: title.to_owned(),
         subtitle: subtitle.to_owned(),
         legend,
@@ -184,13 +184,7 @@ pub(crate) fn metric_figure<T>(
         panels,
         shared_y,
         row_height: 360,
-    };
-    if fig.has_failures() {
-        fig.legend.push(LegendItem::Failed {
-            label: FAILED_LABEL.to_owned(),
-        });
     }
-    fig
 }
 
 /// Colour of legend samples that explain a line style rather than a batch.

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::style::RGBColor;
 
 use super::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint};
-use super::{ChartError, ClientLines, FAILED_LABEL, all_batches, batch_color};
+use super::{ChartError, ClientLines, all_batches, batch_color};
 use crate::results::display_max_sockets;
 
 /// Objects/s at one point.
@@ -141,7 +141,7 @@ pub(crate) fn draw(data: &ThroughputData, path: &Path) -> Result<(), ChartError>
     legend.push(LegendItem::Marker {
         label: "knee = recommended maxSockets".to_owned(),
     });
-    let mut fig = Figure {
+    let fig = Figure {
         title: TITLE.to_owned(),
         subtitle: data.subtitle.clone(),
         legend,
@@ -150,10 +150,5 @@ pub(crate) fn draw(data: &ThroughputData, path: &Path) -> Result<(), ChartError>
         shared_y: true,
         row_height: 470,
     };
-    if fig.has_failures() {
-        fig.legend.push(LegendItem::Failed {
-            label: FAILED_LABEL.to_owned(),
-        });
-    }
     grid::draw(&fig, path)
 }
