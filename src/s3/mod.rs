@@ -11,7 +11,8 @@
 //! - `config`: [`ClientConfig`], what a client is built from.
 //! - `ops`: one file per operation (PutObject, GetObject, HeadObject, DeleteObject,
 //!   ListObjectsV2, CreateBucket).
-//! - `signer`: SigV4 with `aws-sigv4`; [`PayloadSigning`].
+//! - `signer`: [`Signer`], SigV4 with `aws-sigv4`'s key derivation and HMAC and a per-signer
+//!   signing-key cache, as the JS SDK; [`PayloadSigning`].
 //! - [`credentials`]: sources (static, environment, container, IMDSv2) and the memoizing
 //!   provider.
 //! - `retry`: [`RetryConfig`], classification, backoff and the retry quota.
@@ -44,5 +45,5 @@ pub use ops::{
 };
 pub use outcome::{ContinueWait, Op, Outcome, RetryCounts, RetryReason, SocketUse};
 pub use retry::RetryConfig;
-pub use signer::PayloadSigning;
+pub use signer::{PayloadSigning, Signer};
 pub use stats::{ClientCounters, ClientStats};
