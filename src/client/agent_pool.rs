@@ -16,7 +16,6 @@ use http::header::CONNECTION;
 use http::{Request, StatusCode, Uri};
 use rustls::RootCertStore;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use super::counting::CountingConnector;
 use super::deadline::{Deadline, RequestTimeout};
@@ -127,6 +126,7 @@ impl AgentPool {
             mut headers,
             body,
             expect_continue,
+            handed_over,
         } = prepared;
         let gated = expect_continue && self.ownership == AgentOwnership::Sdk;
         let mut facts = AttemptFacts {
@@ -167,9 +167,8 @@ impl AgentPool {
             });
         }
 
-        let handed_over = Instant::now();
         let mut deadline = Deadline::new(timeout, handed_over);
-        let checkout = pin!(agent.checkout(&self.origin));
+        let checkout = pin!(agent.checkout_at(&self.origin, handed_over));
         let mut socket = match deadline.run(checkout).await {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {

@@ -19,7 +19,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::RootCertStore;
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 
 use super::agent_pool::request_timeout;
 use super::deadline::{Deadline, RequestTimeout};
@@ -88,6 +87,7 @@ impl HyperUtilPool {
             headers,
             body,
             expect_continue,
+            handed_over,
         } = prepared;
         let mut facts = AttemptFacts {
             // No gate: the body follows the head at once, as with an external Node agent.
@@ -99,7 +99,6 @@ impl HyperUtilPool {
         *request.uri_mut() = self.endpoint.absolute(path);
         *request.headers_mut() = headers;
 
-        let handed_over = Instant::now();
         let mut deadline = Deadline::new(timeout, handed_over);
         let _permit = match &self.limit {
             None => None,

@@ -9,6 +9,8 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Response};
@@ -164,6 +166,9 @@ pub(crate) struct Prepared {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) expect_continue: bool,
+    /// When the attempt was handed to the pool: its request timeout and socket wait run
+    /// from here.
+    pub(crate) handed_over: Instant,
 }
 
 /// What one attempt learned, whatever its result.

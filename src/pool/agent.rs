@@ -69,13 +69,26 @@ impl<C: Connect> Agent<C> {
     /// hand-over instant is now. [`Pooled::handed_over`] reports it, and the SDK's
     /// `connectionTimeout`/`requestTimeout` run from it.
     ///
-    /// The future is `'static`. Dropping it before it resolves withdraws the request: it
-    /// leaves the queue, or its half-made connection is abandoned.
+    /// The future is `'static` and small: when a free socket is taken it is already resolved,
+    /// and only a checkout that connects or queues allocates its state. Dropping it before it
+    /// resolves withdraws the request: it leaves the queue, or its half-made connection is
+    /// abandoned.
     pub fn checkout(
         &self,
         origin: &Origin,
     ) -> impl Future<Output = Result<Pooled<C>, ConnectError>> + Send + 'static {
-        Arc::clone(&self.shared).checkout(origin.clone(), Instant::now())
+        self.checkout_at(origin, Instant::now())
+    }
+
+    /// [`checkout`](Self::checkout) for a request handed over at `handed_over` (an instant
+    /// the caller already read, e.g. when it started its request timer): its queue wait and
+    /// timeouts run from then.
+    pub fn checkout_at(
+        &self,
+        origin: &Origin,
+        handed_over: Instant,
+    ) -> impl Future<Output = Result<Pooled<C>, ConnectError>> + Send + 'static {
+        Arc::clone(&self.shared).checkout(origin.clone(), handed_over)
     }
 
     /// A snapshot of the agent's counters.

@@ -9,8 +9,10 @@
 //! and stops at TCP connect (the SDK's `set-connection-timeout.ts` clears it on `'connect'`).
 //! Cancelling the checkout is then Node's `req.destroy()`.
 
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -53,24 +55,55 @@ impl<T> Waiter<T> {
     }
 }
 
+/// The future of a checkout: resolved at once when a free socket was taken (the fast path
+/// takes the lock once, allocates nothing and is a few words in its caller's future), else
+/// the slow path, boxed, so that the several KiB of connect state are not carried (and
+/// copied) by every request's future.
+pub(super) enum Checkout<C: Connect> {
+    Ready(std::future::Ready<Result<Pooled<C>, ConnectError>>),
+    Slow(Pin<Box<dyn Future<Output = Result<Pooled<C>, ConnectError>> + Send>>),
+}
+
+impl<C: Connect> Future for Checkout<C> {
+    type Output = Result<Pooled<C>, ConnectError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both variants are `Unpin`.
+        match self.get_mut() {
+            Checkout::Ready(ready) => Pin::new(ready).poll(cx),
+            Checkout::Slow(slow) => slow.as_mut().poll(cx),
+        }
+    }
+}
+
 impl<C: Connect> Shared<C> {
-    /// The whole checkout. The fast path (a free socket) takes the lock once and allocates
-    /// nothing. The slow path runs under the connection timeout and the capacity-warning timer.
-    pub(super) async fn checkout(
-        self: Arc<Self>,
-        origin: Origin,
-        handed_over: Instant,
-    ) -> Result<Pooled<C>, ConnectError> {
+    /// The whole checkout: a free socket at once, else [`Self::checkout_slow`].
+    pub(super) fn checkout(self: Arc<Self>, origin: Origin, handed_over: Instant) -> Checkout<C> {
         bump(&self.counters.checkouts);
         let step = self.lock().acquire(&origin, handed_over, &self.counters);
-        let step = match step {
-            Acquire::Idle(socket) => {
-                return Ok(self.assign(origin, socket, handed_over, Duration::ZERO));
+        match step {
+            // Assigned at hand-over, as Node assigns a free socket within `addRequest`.
+            Acquire::Idle(socket) => Checkout::Ready(std::future::ready(Ok(self.assign_at(
+                origin,
+                socket,
+                handed_over,
+                handed_over,
+                Duration::ZERO,
+            )))),
+            Acquire::Destroyed => {
+                Checkout::Ready(std::future::ready(Err(ConnectError::AgentDestroyed)))
             }
-            Acquire::Destroyed => return Err(ConnectError::AgentDestroyed),
-            step => step,
-        };
+            step => Checkout::Slow(Box::pin(self.checkout_slow(origin, step, handed_over))),
+        }
+    }
 
+    /// Connecting or queueing, under the connection timeout and the capacity-warning timer.
+    async fn checkout_slow(
+        self: Arc<Self>,
+        origin: Origin,
+        step: Acquire<C::Conn>,
+        handed_over: Instant,
+    ) -> Result<Pooled<C>, ConnectError> {
         let ctx = ConnectCtx::new(self.next_socket_id());
         let mut acquire = pin!(self.acquire_slow(&origin, step, handed_over, &ctx));
         let timeout = self.options.connection_timeout;
@@ -205,7 +238,18 @@ impl<C: Connect> Shared<C> {
         handed_over: Instant,
         queued: Duration,
     ) -> Pooled<C> {
-        let now = Instant::now();
+        self.assign_at(origin, socket, handed_over, Instant::now(), queued)
+    }
+
+    /// [`Self::assign`] at `now`.
+    fn assign_at(
+        self: &Arc<Self>,
+        origin: Origin,
+        socket: Socket<C::Conn>,
+        handed_over: Instant,
+        now: Instant,
+        queued: Duration,
+    ) -> Pooled<C> {
         self.counters.record_wait(now - handed_over);
         if socket.info.requests > 0 {
             bump(&self.counters.reuses);

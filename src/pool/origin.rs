@@ -6,6 +6,7 @@
 //! so the checkout hot path never allocates for its key.
 
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 /// Plain HTTP or HTTPS.
@@ -31,15 +32,59 @@ impl Scheme {
 /// plus the TLS options for `https.Agent` (`lib/_http_agent.js`, `lib/https.js`
 /// `getName`). Local address, family and per-request TLS options are not modelled: one
 /// agent has one TLS configuration.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Origin(Arc<Inner>);
 
-#[derive(PartialEq, Eq, Hash)]
 struct Inner {
     scheme: Scheme,
     host: Box<str>,
     port: u16,
+    /// The hash of `(scheme, host, port)`, computed once: an agent looks its origin up
+    /// twice per request (checkout and free).
+    hash: u64,
 }
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.hash == other.0.hash
+                && self.0.scheme == other.0.scheme
+                && self.0.port == other.0.port
+                && self.0.host == other.0.host)
+    }
+}
+
+impl Eq for Origin {}
+
+impl Hash for Origin {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
+
+/// A [`Hasher`] for maps keyed by [`Origin`]: the origin's hash, already computed, passes
+/// through unchanged (other input is folded in with FNV-1a).
+#[derive(Default)]
+pub(crate) struct OriginHasher(u64);
+
+impl Hasher for OriginHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
+}
+
+/// Builds [`OriginHasher`]s.
+pub(crate) type BuildOriginHasher = BuildHasherDefault<OriginHasher>;
 
 /// A URI that cannot be used as an [`Origin`].
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +101,13 @@ impl Origin {
     /// An origin from its parts. `host` is a DNS name or an IP address without brackets.
     pub fn new(scheme: Scheme, host: impl Into<String>, port: u16) -> Self {
         let host: String = host.into();
+        let mut hasher = std::hash::DefaultHasher::new();
+        (scheme, host.as_str(), port).hash(&mut hasher);
         Origin(Arc::new(Inner {
             scheme,
             host: host.into_boxed_str(),
             port,
+            hash: hasher.finish(),
         }))
     }
 

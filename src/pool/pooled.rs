@@ -13,8 +13,10 @@
 //! guard alive.
 
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -175,10 +177,16 @@ impl<C: Connect> Pooled<C> {
         }
         let ready_timeout = self.shared.options.ready_timeout;
         let conn = self.conn_mut();
-        let ready = !conn.is_closed()
-            && tokio::time::timeout(ready_timeout, conn.ready())
-                .await
-                .unwrap_or(false);
+        // Usually ready at the first poll: the timer is made only when it is not.
+        let ready = !conn.is_closed() && {
+            let mut ready = std::pin::pin!(conn.ready());
+            match std::future::poll_fn(|cx| Poll::Ready(ready.as_mut().poll(cx))).await {
+                Poll::Ready(ready) => ready,
+                Poll::Pending => tokio::time::timeout(ready_timeout, ready)
+                    .await
+                    .unwrap_or(false),
+            }
+        };
         if !ready {
             return self.close(CloseReason::NotReusable);
         }

@@ -20,7 +20,7 @@ use super::checkout::{Grant, Waiter};
 use super::conn::PoolConn;
 use super::idle::{IdleEntry, IdleList};
 use super::options::{AgentOptions, Scheduling};
-use super::origin::Origin;
+use super::origin::{BuildOriginHasher, Origin};
 use super::pooled::{ReleaseOutcome, Socket};
 use super::stats::{CloseReason, Counters};
 use super::warning::{self, WarningGate};
@@ -64,7 +64,7 @@ struct OriginState<T> {
 /// All the agent's bookkeeping.
 pub(super) struct State<T> {
     limits: Limits,
-    origins: HashMap<Origin, OriginState<T>>,
+    origins: HashMap<Origin, OriginState<T>, BuildOriginHasher>,
     /// Origins with a non-empty queue, in the order their queues formed. This is the key order
     /// of Node's `requests` object, which `removeSocket` consults across origins.
     queued_origins: VecDeque<Origin>,
@@ -88,7 +88,7 @@ impl<T: PoolConn> State<T> {
                 scheduling: options.scheduling,
                 idle_timeout: options.idle_timeout,
             },
-            origins: HashMap::new(),
+            origins: HashMap::default(),
             queued_origins: VecDeque::new(),
             total: 0,
             destroyed: false,

@@ -365,9 +365,10 @@ impl S3Client {
             headers,
             body: call.body.clone(),
             expect_continue: call.expect_continue,
+            handed_over: Instant::now(),
         };
         if handed_over.is_none() {
-            *handed_over = Some(Instant::now());
+            *handed_over = Some(prepared.handed_over);
         }
         let Attempt { facts, result } = inner.pool.send(prepared, inner.request_timeout).await;
         outcome.socket_wait += facts.socket_wait;
@@ -408,21 +409,27 @@ fn credentials_error(error: Arc<CredentialsError>) -> ErrorDetail {
     }
 }
 
-/// A random (version 4) UUID, as the SDK's `amz-sdk-invocation-id`.
+/// A random (version 4) UUID, as the SDK's `amz-sdk-invocation-id`, from a per-thread
+/// generator seeded from the OS (the ID needs to be unique, not secret).
 fn invocation_id() -> HeaderValue {
+    use rand::{Rng as _, SeedableRng as _};
+    thread_local! {
+        static RNG: std::cell::RefCell<rand::rngs::SmallRng> =
+            std::cell::RefCell::new(rand::rngs::SmallRng::from_os_rng());
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut v: u128 = rand::random();
-    v = (v & !(0xF << 76)) | (0x4 << 76);
-    v = (v & !(0x3 << 62)) | (0x2 << 62);
-    let mut out = [0u8; 36];
-    let mut nibble = 32;
-    for (i, slot) in out.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *slot = b'-';
-        } else {
-            nibble -= 1;
-            *slot = HEX[((v >> (nibble * 4)) & 0xF) as usize];
+    let mut bytes: [u8; 16] = RNG.with(|rng| rng.borrow_mut().random());
+    bytes[6] = (bytes[6] & 0x0F) | 0x40;
+    bytes[8] = (bytes[8] & 0x3F) | 0x80;
+    let mut out = [b'-'; 36];
+    let mut at = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
         }
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 15)];
+        at += 2;
     }
     HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
@@ -438,6 +445,13 @@ mod tests {
         assert_eq!(s.len(), 36);
         assert_eq!(&s[14..15], "4");
         assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+        for (i, c) in s.chars().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                assert_eq!(c, '-', "{s}");
+            } else {
+                assert!(c.is_ascii_hexdigit() && !c.is_ascii_uppercase(), "{s}");
+            }
+        }
         assert_ne!(invocation_id(), id);
     }
 }

@@ -207,10 +207,15 @@ fn dates_format_like_aws_sigv4() {
 
 #[test]
 fn values_are_trimmed_like_aws_sigv4() {
-    assert_eq!(trim_all("  a   b  c "), "a b c");
-    assert_eq!(trim_all("a\t\tb"), "a\t\tb");
-    assert_eq!(trim_all("   "), "");
-    assert_eq!(trim_all("x"), "x");
+    let trimmed = |v: &str| {
+        let mut out = Vec::new();
+        push_trimmed(&mut out, v.as_bytes()).map(|()| String::from_utf8(out).unwrap())
+    };
+    assert_eq!(trimmed("  a   b  c ").unwrap(), "a b c");
+    assert_eq!(trimmed("a\t\tb").unwrap(), "a\t\tb");
+    assert_eq!(trimmed("   ").unwrap(), "");
+    assert_eq!(trimmed("x").unwrap(), "x");
+    assert!(trimmed("caf\u{e9}").is_err());
 }
 
 /// Random requests signed by this signer and by aws-sigv4's `sign()`: every header the same.
