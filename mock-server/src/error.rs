@@ -153,6 +153,8 @@ errors! {
     incomplete_body => (BAD_REQUEST, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.");
     /// 400 RequestTimeout for an upload that stalled.
     request_timeout => (BAD_REQUEST, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.");
+    /// 400 RequestHeaderSectionTooLarge: more than [`MAX_HEADER_SECTION`](crate::ops::MAX_HEADER_SECTION) bytes of headers.
+    header_section_too_large => (BAD_REQUEST, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.");
     /// 400 XAmzContentSHA256Mismatch.
     content_sha256_mismatch => (BAD_REQUEST, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
     /// 507-like: the mock's memory cap was reached (S3 has no such limit; the code says so).

@@ -168,8 +168,13 @@ impl AgentPool {
         }
 
         let mut deadline = Deadline::new(timeout, handed_over);
-        let checkout = pin!(agent.checkout_at(&self.origin, handed_over));
-        let mut socket = match deadline.run(checkout).await {
+        // Each stage is pinned in a block of its own, so that the stages share their space in
+        // this future instead of adding up.
+        let checked_out = {
+            let checkout = pin!(agent.checkout_at(&self.origin, handed_over));
+            deadline.run(checkout).await
+        };
+        let mut socket = match checked_out {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {
                 facts.socket_wait = handed_over.elapsed();
@@ -191,8 +196,11 @@ impl AgentPool {
         });
         self.counters.request(facts.socket_wait, reused);
 
-        let exchange = pin!(socket.send_request(request));
-        let response = match deadline.run(exchange).await {
+        let exchanged = {
+            let exchange = pin!(socket.send_request(request));
+            deadline.run(exchange).await
+        };
+        let response = match exchanged {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 socket.close_on_error();

@@ -164,18 +164,38 @@ impl Signer {
         }
 
         // Canonical headers: sorted by name (stable, so repeated names keep their order),
-        // values trimmed, repeated names joined with commas.
-        let mut sorted: Vec<(&str, &HeaderValue)> = Vec::with_capacity(headers.len());
-        sorted.extend(headers.iter().map(|(k, v)| (k.as_str(), v)));
+        // values trimmed, repeated names joined with commas. On the stack up to 32 headers.
+        let mut on_stack: [(&str, Option<&HeaderValue>); 32] = [("", None); 32];
+        let mut on_heap: Vec<(&str, Option<&HeaderValue>)> = Vec::new();
+        let sorted: &mut [(&str, Option<&HeaderValue>)] = if headers.len() <= on_stack.len() {
+            for (slot, (k, v)) in on_stack.iter_mut().zip(headers.iter()) {
+                *slot = (k.as_str(), Some(v));
+            }
+            &mut on_stack[..headers.len()]
+        } else {
+            on_heap.extend(headers.iter().map(|(k, v)| (k.as_str(), Some(v))));
+            &mut on_heap
+        };
         sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let sorted = &*sorted;
 
+        // `Authorization`, sized exactly so that it becomes a `HeaderValue` without a copy.
+        let mut signed_len = 0;
+        let mut previous = "";
+        for (name, _) in sorted {
+            if *name != previous {
+                signed_len += name.len() + usize::from(signed_len > 0);
+                previous = name;
+            }
+        }
+        const SIGNATURE: &str = ", Signature=";
         let mut authorization = String::with_capacity(
-            key.authorization_prefix.len() + 16 * sorted.len() + ", Signature=".len() + 64,
+            key.authorization_prefix.len() + signed_len + SIGNATURE.len() + 64,
         );
         authorization.push_str(&key.authorization_prefix);
         let signed_headers_at = authorization.len();
         let mut previous = "";
-        for (name, _) in &sorted {
+        for (name, _) in sorted {
             if *name != previous {
                 if authorization.len() > signed_headers_at {
                     authorization.push(';');
@@ -185,54 +205,54 @@ impl Signer {
             }
         }
 
-        // The canonical request, written into one buffer and hashed once (many small
-        // `update` calls cost more than the copy).
+        // The canonical request, written into one (per-thread, reused) buffer and hashed once:
+        // many small `update` calls cost more than the copy.
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path, query),
             None => (path_and_query, ""),
         };
-        let headers_len: usize = sorted
-            .iter()
-            .map(|(name, value)| name.len() + value.len() + 2)
-            .sum();
-        let mut creq = Vec::with_capacity(
-            method.as_str().len()
-                + path_and_query.len() * 2
-                + headers_len
-                + (authorization.len() - signed_headers_at)
-                + payload_hash.len()
-                + 8,
-        );
-        creq.extend_from_slice(method.as_str().as_bytes());
-        creq.push(b'\n');
-        creq.extend_from_slice(if path.is_empty() {
-            b"/"
-        } else {
-            path.as_bytes()
-        });
-        creq.push(b'\n');
-        canonical_query(query, &mut creq);
-        creq.push(b'\n');
-        let mut previous = "";
-        for (name, value) in &sorted {
-            if *name == previous {
-                creq.push(b',');
-            } else {
-                if !previous.is_empty() {
-                    creq.push(b'\n');
-                }
-                creq.extend_from_slice(name.as_bytes());
-                creq.push(b':');
-                previous = name;
-            }
-            push_trimmed(&mut creq, value.as_bytes())?;
+        thread_local! {
+            static CREQ: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        creq.extend_from_slice(b"\n\n");
-        creq.extend_from_slice(&authorization.as_bytes()[signed_headers_at..]);
-        creq.push(b'\n');
-        creq.extend_from_slice(payload_hash.as_bytes());
+        let creq_hash = CREQ.with_borrow_mut(|creq| -> Result<_, String> {
+            creq.clear();
+            creq.extend_from_slice(method.as_str().as_bytes());
+            creq.push(b'\n');
+            creq.extend_from_slice(if path.is_empty() {
+                b"/"
+            } else {
+                path.as_bytes()
+            });
+            creq.push(b'\n');
+            canonical_query(query, creq);
+            creq.push(b'\n');
+            let mut previous = "";
+            for (name, value) in sorted {
+                if *name == previous {
+                    creq.push(b',');
+                } else {
+                    if !previous.is_empty() {
+                        creq.push(b'\n');
+                    }
+                    creq.extend_from_slice(name.as_bytes());
+                    creq.push(b':');
+                    previous = name;
+                }
+                push_trimmed(creq, value.map_or(&[][..], HeaderValue::as_bytes))?;
+            }
+            creq.extend_from_slice(b"\n\n");
+            creq.extend_from_slice(&authorization.as_bytes()[signed_headers_at..]);
+            creq.push(b'\n');
+            creq.extend_from_slice(payload_hash.as_bytes());
+            let hash = Sha256::digest(&creq[..]);
+            // A buffer grown by an odd request does not stay large.
+            if creq.capacity() > 64 * 1024 {
+                *creq = Vec::new();
+            }
+            Ok(hash)
+        })?;
         let mut creq_hex = [0u8; 64];
-        let creq_hex = hex_into(&Sha256::digest(&creq), &mut creq_hex);
+        let creq_hex = hex_into(&creq_hash, &mut creq_hex);
 
         // AWS4-HMAC-SHA256 \n date-time \n scope \n hash, on the stack when it fits.
         let mut sts = [0u8; 256];
@@ -261,7 +281,7 @@ impl Signer {
         let mut mac = key.mac.clone();
         mac.update(string_to_sign);
         let mut signature = [0u8; 64];
-        authorization.push_str(", Signature=");
+        authorization.push_str(SIGNATURE);
         authorization.push_str(hex_into(&mac.finalize().into_bytes(), &mut signature));
         let mut value =
             HeaderValue::from_maybe_shared(Bytes::from(authorization)).map_err(str_err)?;

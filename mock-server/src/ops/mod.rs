@@ -556,6 +556,12 @@ fn broken(resp: Response<Body>) -> Response<Body> {
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
+/// S3's limit on a request's header section (8 KiB: "The PUT request header is limited to
+/// 8 KB in size"). A larger head gets 400 RequestHeaderSectionTooLarge, whatever the
+/// connection's read buffer happened to hold (hyper refuses heads beyond its own buffer
+/// limit with 431 before they get here).
+pub const MAX_HEADER_SECTION: usize = 8 * 1024;
+
 #[allow(clippy::result_large_err)]
 fn prepare(
     app: &App,
@@ -563,6 +569,14 @@ fn prepare(
     id: RequestId,
 ) -> Result<(Operation, S3Request), (Operation, S3Error)> {
     let unknown = |e| (Operation::Unknown, e);
+    let head: usize = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADER_SECTION {
+        return Err(unknown(S3Error::header_section_too_large()));
+    }
     let (bucket, key) = bucket_and_key(&parts).map_err(unknown)?;
     let query = Query::parse(parts.uri.query()).map_err(unknown)?;
     let op = route(&parts.method, &bucket, &key, &query, &parts.headers).map_err(unknown)?;

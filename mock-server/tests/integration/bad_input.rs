@@ -213,10 +213,14 @@ async fn oversized_headers_and_odd_requests() {
             Duration::from_secs(5),
         )
         .await;
+    // Closed, 431 from hyper when the head outgrew the read buffer, or S3's 400 when it
+    // fit: which one depends on how the bytes arrived, never a 2xx or a 403.
     assert!(
-        out.is_empty() || out.starts_with("HTTP/1.1 431"),
+        out.is_empty()
+            || out.starts_with("HTTP/1.1 431")
+            || (out.starts_with("HTTP/1.1 400") && out.contains("RequestHeaderSectionTooLarge")),
         "{}",
-        &out[..out.len().min(200)]
+        &out[..out.len().min(300)]
     );
 
     let out = t

@@ -62,7 +62,14 @@ pub(crate) trait Operation {
 /// `/bucket` or `/bucket/key` with the key encoded as S3 expects in a path: every byte but
 /// the unreserved ones (`A-Z a-z 0-9 - _ . ~`) and `/` percent-encoded.
 pub(crate) fn object_path(bucket: &str, key: &str, extra: usize) -> String {
-    let mut path = String::with_capacity(2 + bucket.len() + key.len() * 3 + extra);
+    // Exactly the length of the path (plus `extra`), so that a path without a query becomes
+    // the request's `PathAndQuery` without another allocation.
+    let encoded: usize = key
+        .bytes()
+        .map(|b| if keeps(b, false) { 1 } else { 3 })
+        .sum();
+    let mut path =
+        String::with_capacity(1 + bucket.len() + usize::from(!key.is_empty()) + encoded + extra);
     path.push('/');
     path.push_str(bucket);
     if !key.is_empty() {
@@ -72,14 +79,16 @@ pub(crate) fn object_path(bucket: &str, key: &str, extra: usize) -> String {
     path
 }
 
+/// Whether `b` is sent as is: `A-Z a-z 0-9 - _ . ~`, and `/` unless `slash` is true.
+fn keeps(b: u8, slash: bool) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (b == b'/' && !slash)
+}
+
 /// Percent-encodes `value` into `out`; `/` is kept unless `slash` is true (query values).
 pub(crate) fn encode_into(out: &mut String, value: &str, slash: bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in value.as_bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (b == b'/' && !slash);
-        if keep {
+        if keeps(b, slash) {
             out.push(b as char);
         } else {
             out.push('%');
@@ -102,6 +111,10 @@ mod tests {
     fn keys_are_encoded_like_s3_paths() {
         assert_eq!(object_path("b", "a b/c+d~é", 0), "/b/a%20b/c%2Bd~%C3%A9");
         assert_eq!(object_path("b", "", 0), "/b");
+        for key in ["", "k", "a b/c+d~é", "%%%"] {
+            let path = object_path("bucket", key, 0);
+            assert_eq!(path.capacity(), path.len(), "{key:?}");
+        }
         let mut q = String::new();
         encode_into(&mut q, "a/b c", true);
         assert_eq!(q, "a%2Fb%20c");

@@ -218,6 +218,26 @@ fn values_are_trimmed_like_aws_sigv4() {
     assert!(trimmed("caf\u{e9}").is_err());
 }
 
+#[test]
+fn many_headers_match_aws_sigv4_too() {
+    let signer = Signer::new("us-east-1", PayloadSigning::Sha256);
+    let id = identity("AKID", "SECRET", Some("TOKEN"));
+    let mut headers = base_headers();
+    for i in (0..40).rev() {
+        headers.insert(
+            HeaderName::try_from(format!("x-amz-meta-m{i:02}")).unwrap(),
+            HeaderValue::from(i),
+        );
+    }
+    let (mut ours, mut theirs) = (headers.clone(), headers);
+    let (time, method) = (at(1_700_000_000), Method::PUT);
+    signer
+        .sign(&id, time, &method, "/b/k", &mut ours, b"body")
+        .unwrap();
+    sdk_sign(&signer, &id, time, &method, "/b/k", &mut theirs, b"body");
+    assert_eq!(ours, theirs);
+}
+
 /// Random requests signed by this signer and by aws-sigv4's `sign()`: every header the same.
 #[test]
 fn every_header_matches_aws_sigv4_on_a_random_corpus() {
