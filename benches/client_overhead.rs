@@ -322,7 +322,27 @@ impl Bench {
     }
 }
 
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    use rustix::thread::{CpuSet, sched_getaffinity};
+    sched_getaffinity(None)
+        .map(|set| (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect())
+        .unwrap_or_default()
+}
+
+/// Pins the calling thread (and the threads it starts from now on) to `cpu`.
+fn pin_to(cpu: usize) -> bool {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(cpu);
+    rustix::thread::sched_setaffinity(None, &set).is_ok()
+}
+
 fn main() {
+    // With two CPUs or more, the mock's threads get one CPU and the bench thread another, so
+    // that neither ever waits for the other's CPU, and the kernel's loopback work lands the
+    // same way for every contender (a packet's receive path runs on the sender's CPU).
+    let cpus = allowed_cpus();
+    let pinned = cpus.len() >= 2 && pin_to(cpus[1]);
     // Idle connections are never closed by the server during the run: one connection each.
     let server = MockS3::builder()
         .worker_threads(1)
@@ -331,6 +351,13 @@ fn main() {
         .start()
         .expect("mock starts");
     server.create_bucket(BUCKET).unwrap();
+    let pinned = pinned && pin_to(cpus[0]);
+    if !pinned {
+        eprintln!(
+            "note: bench thread and mock not pinned to separate CPUs ({} available)",
+            cpus.len()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
