@@ -31,10 +31,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode};
@@ -140,46 +136,6 @@ fn unsigned_headers(server: &MockS3, method: &Method, body: &[u8]) -> HeaderMap 
     headers
 }
 
-/// Signs `headers` with aws-sigv4 as poolsweep's client does: the same settings, the body's
-/// SHA-256 as the payload hash.
-fn sign_into(
-    identity: &Identity,
-    region: &str,
-    method: &Method,
-    path: &str,
-    headers: &mut HeaderMap,
-    body: &[u8],
-) {
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.excluded_headers = None;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(identity)
-        .region(region)
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let signable = SignableRequest::new(
-        method.as_str(),
-        path,
-        headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(body),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let (signed, _) = instructions.into_parts();
-    for h in signed {
-        headers.insert(h.name(), HeaderValue::from_str(h.value()).unwrap());
-    }
-}
-
 fn identity(server: &MockS3) -> Identity {
     Credentials::new(
         server.access_key(),
@@ -194,14 +150,16 @@ fn identity(server: &MockS3) -> Identity {
 /// The headers poolsweep's client sends for this request, signed once, now.
 fn signed_headers(server: &MockS3, method: &Method, path: &str, body: &[u8]) -> HeaderMap {
     let mut headers = unsigned_headers(server, method, body);
-    sign_into(
-        &identity(server),
-        server.region(),
-        method,
-        path,
-        &mut headers,
-        body,
-    );
+    Signer::new(server.region(), PayloadSigning::default())
+        .sign_with_aws_sigv4(
+            &identity(server),
+            SystemTime::now(),
+            method,
+            path,
+            &mut headers,
+            body,
+        )
+        .unwrap();
     headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
     headers
 }
@@ -261,7 +219,6 @@ struct Bench {
     path: &'static str,
     body: Bytes,
     identity: Identity,
-    region: String,
     unsigned: HeaderMap,
     signer: Signer,
     floor: Floor,
@@ -277,14 +234,16 @@ impl Bench {
             Who::Sigv4 => {
                 for _ in 0..n {
                     let mut headers = self.unsigned.clone();
-                    sign_into(
-                        &self.identity,
-                        &self.region,
-                        &self.method,
-                        self.path,
-                        &mut headers,
-                        &self.body,
-                    );
+                    self.signer
+                        .sign_with_aws_sigv4(
+                            &self.identity,
+                            SystemTime::now(),
+                            &self.method,
+                            self.path,
+                            &mut headers,
+                            &self.body,
+                        )
+                        .unwrap();
                     std::hint::black_box(headers);
                 }
             }
@@ -389,7 +348,6 @@ fn main() {
                 unsigned: unsigned_headers(&server, &method, &body),
                 signer: Signer::new(server.region(), PayloadSigning::default()),
                 identity: identity(&server),
-                region: server.region().to_owned(),
                 method,
                 path,
                 body,

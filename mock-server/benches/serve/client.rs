@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 
 /// Where to send requests and how to sign them.
 #[derive(Clone)]
-pub struct Target {
+pub(crate) struct Target {
     pub addr: std::net::SocketAddr,
     pub ca: CertificateDer<'static>,
     pub access_key: String,
@@ -25,13 +25,13 @@ pub struct Target {
 }
 
 /// One open connection.
-pub struct Conn {
+pub(crate) struct Conn {
     send: SendRequest<Full<Bytes>>,
     target: Target,
 }
 
 impl Target {
-    pub async fn connect(&self) -> Conn {
+    pub(crate) async fn connect(&self) -> Conn {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca.clone()).unwrap();
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -60,7 +60,7 @@ impl Target {
 
 impl Conn {
     /// Sends one signed request and reads the whole response; returns the status.
-    pub async fn send(&mut self, method: &str, path: &str, body: Bytes) -> u16 {
+    pub(crate) async fn send(&mut self, method: &str, path: &str, body: Bytes) -> u16 {
         let host = format!("localhost:{}", self.target.addr.port());
         let uri = format!("https://{host}{path}");
         let headers = [

@@ -11,13 +11,13 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// A running floor server.
-pub struct Floor {
+pub(crate) struct Floor {
     pub addr: std::net::SocketAddr,
     _runtime: tokio::runtime::Runtime,
 }
 
 /// Starts the floor on its own runtime with `threads` workers; GETs return `get_body`.
-pub fn start(config: Arc<rustls::ServerConfig>, threads: usize, get_body: Bytes) -> Floor {
+pub(crate) fn start(config: Arc<rustls::ServerConfig>, threads: usize, get_body: Bytes) -> Floor {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
