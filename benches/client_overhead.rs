@@ -231,35 +231,23 @@ impl Bench {
     fn run(&mut self, runtime: &Runtime, who: Who, n: u64) -> Duration {
         let start = thread_cpu();
         match who {
-            Who::Sigv4 => {
+            Who::Sigv4 | Who::Signer => {
+                let sign = match who {
+                    Who::Sigv4 => Signer::sign_with_aws_sigv4,
+                    _ => Signer::sign,
+                };
                 for _ in 0..n {
                     let mut headers = self.unsigned.clone();
-                    self.signer
-                        .sign_with_aws_sigv4(
-                            &self.identity,
-                            SystemTime::now(),
-                            &self.method,
-                            self.path,
-                            &mut headers,
-                            &self.body,
-                        )
-                        .unwrap();
-                    std::hint::black_box(headers);
-                }
-            }
-            Who::Signer => {
-                for _ in 0..n {
-                    let mut headers = self.unsigned.clone();
-                    self.signer
-                        .sign(
-                            &self.identity,
-                            SystemTime::now(),
-                            &self.method,
-                            self.path,
-                            &mut headers,
-                            &self.body,
-                        )
-                        .unwrap();
+                    sign(
+                        &self.signer,
+                        &self.identity,
+                        SystemTime::now(),
+                        &self.method,
+                        self.path,
+                        &mut headers,
+                        &self.body,
+                    )
+                    .unwrap();
                     std::hint::black_box(headers);
                 }
             }
