@@ -120,14 +120,10 @@ impl AgentPool {
         prepared: Prepared,
         timeout: Option<RequestTimeout>,
     ) -> Attempt {
-        let Prepared {
-            method,
-            path,
-            mut headers,
-            body,
-            expect_continue,
-            handed_over,
-        } = prepared;
+        // The fields are moved out of `prepared` where they are used, not into locals first:
+        // a local held across an await is one more copy in this future.
+        let expect_continue = prepared.expect_continue;
+        let handed_over = prepared.handed_over;
         let gated = expect_continue && self.ownership == AgentOwnership::Sdk;
         let mut facts = AttemptFacts {
             expect_continue: expect_continue.then_some(ContinueWait::Immediate),
@@ -146,18 +142,20 @@ impl AgentPool {
         } else {
             &self.agent
         };
-        headers.insert(CONNECTION, agent.connection_header());
         let (body, signal) = if gated {
             let wait = timeout.map_or(MIN_CONTINUE_WAIT, |t| t.after.max(MIN_CONTINUE_WAIT));
-            let (body, signal) = S3Body::gated(body, wait);
+            let (body, signal) = S3Body::gated(prepared.body, wait);
             (body, Some(signal))
         } else {
-            (S3Body::new(body), None)
+            (S3Body::new(prepared.body), None)
         };
         let mut request = Request::new(body);
-        *request.method_mut() = method;
-        *request.uri_mut() = Uri::from(path);
-        *request.headers_mut() = headers;
+        *request.method_mut() = prepared.method;
+        *request.uri_mut() = Uri::from(prepared.path);
+        *request.headers_mut() = prepared.headers;
+        request
+            .headers_mut()
+            .insert(CONNECTION, agent.connection_header());
         if let Some(signal) = &signal {
             let signal = Arc::clone(signal);
             hyper::ext::on_informational(&mut request, move |response| {

@@ -18,7 +18,6 @@ use rustls::RootCertStore;
 use serde::{Deserialize, Serialize};
 
 use super::agent_pool::{AgentOwnership, AgentPool, S3Agent};
-use super::deadline::RequestTimeout;
 use super::endpoint::Endpoint;
 use super::hyper_util_pool::HyperUtilPool;
 use super::stats::PoolCounters;
@@ -144,17 +143,6 @@ impl Pool {
             (Pool::Agent(a), Pool::Agent(b)) => Arc::ptr_eq(a, b),
             (Pool::HyperUtil(a), Pool::HyperUtil(b)) => Arc::ptr_eq(a, b),
             _ => false,
-        }
-    }
-
-    pub(crate) async fn send(
-        &self,
-        prepared: Prepared,
-        timeout: Option<RequestTimeout>,
-    ) -> Attempt {
-        match self {
-            Pool::Agent(p) => p.send(prepared, timeout).await,
-            Pool::HyperUtil(p) => p.send(prepared, timeout).await,
         }
     }
 }

@@ -370,7 +370,11 @@ impl S3Client {
         if handed_over.is_none() {
             *handed_over = Some(prepared.handed_over);
         }
-        let Attempt { facts, result } = inner.pool.send(prepared, inner.request_timeout).await;
+        // Dispatched here, not in a `Pool` method: an async layer less to build and move.
+        let Attempt { facts, result } = match &inner.pool {
+            Pool::Agent(pool) => pool.send(prepared, inner.request_timeout).await,
+            Pool::HyperUtil(pool) => pool.send(prepared, inner.request_timeout).await,
+        };
         outcome.socket_wait += facts.socket_wait;
         outcome.socket = facts.socket;
         if facts.expect_continue.is_some() {

@@ -48,6 +48,8 @@ const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// Hex SHA-256 of the empty string.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "s3";
 const SECONDS_PER_DAY: u64 = 86_400;
@@ -129,20 +131,23 @@ impl Signer {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_err(|_| "signing time before 1970")?;
         let day = since_epoch.as_secs() / SECONDS_PER_DAY;
-        let date_time = format_date_time(time);
+        let date_time = format_date_time(since_epoch.as_secs());
+        // The cached key is used through the guard, without a reference count of its own.
         let cached = self.key.load();
-        let key = match &*cached {
-            Some(key) if key.matches(day, credentials) => Arc::clone(key),
+        let derived;
+        let key: &SigningKey = match &*cached {
+            Some(key) if key.matches(day, credentials) => key,
             _ => {
-                let key = Arc::new(self.derive(day, time, &date_time, credentials)?);
-                self.key.store(Some(Arc::clone(&key)));
-                key
+                derived = Arc::new(self.derive(day, time, &date_time, credentials)?);
+                self.key.store(Some(Arc::clone(&derived)));
+                &derived
             }
         };
-        drop(cached);
 
         let mut payload_hex = [0u8; 64];
         let payload_hash: &str = match self.payload {
+            // Most requests (GET, HEAD, DELETE) have no body: its hash is a constant.
+            PayloadSigning::Sha256 if body.is_empty() => EMPTY_SHA256,
             PayloadSigning::Sha256 => hex_into(&Sha256::digest(body), &mut payload_hex),
             PayloadSigning::Unsigned => UNSIGNED_PAYLOAD,
         };
@@ -387,8 +392,22 @@ fn str_err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// `YYYYMMDD'T'HHMMSS'Z'` in UTC.
-fn format_date_time(time: SystemTime) -> [u8; 16] {
+/// `YYYYMMDD'T'HHMMSS'Z'` in UTC, for `unix_secs` seconds since 1970.
+fn format_date_time(unix_secs: u64) -> [u8; 16] {
+    // Requests come thousands per second: each thread formats a second once.
+    thread_local! {
+        static LAST: std::cell::Cell<(u64, [u8; 16])> = const { std::cell::Cell::new((u64::MAX, [0; 16])) };
+    }
+    let (secs, formatted) = LAST.get();
+    if secs == unix_secs {
+        return formatted;
+    }
+    let formatted = format_date_time_uncached(unix_secs);
+    LAST.set((unix_secs, formatted));
+    formatted
+}
+
+fn format_date_time_uncached(unix_secs: u64) -> [u8; 16] {
     fn put(out: &mut [u8], value: u32) {
         let mut value = value;
         for slot in out.iter_mut().rev() {
@@ -396,7 +415,10 @@ fn format_date_time(time: SystemTime) -> [u8; 16] {
             value /= 10;
         }
     }
-    let t = OffsetDateTime::from(time);
+    let t = i64::try_from(unix_secs)
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let mut out = *b"00000000T000000Z";
     put(&mut out[0..4], u32::try_from(t.year()).unwrap_or(0));
     put(&mut out[4..6], u32::from(u8::from(t.month())));
@@ -428,7 +450,12 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) -> Result<(), String> {
     if !value.is_ascii() {
         return Err("a header value to sign is not visible ASCII".to_owned());
     }
-    if !value.contains(&b' ') {
+    // Usual values have no space at either end and no run of two (`attempt=1; max=3`):
+    // copied whole.
+    let untouched = value.first() != Some(&b' ')
+        && value.last() != Some(&b' ')
+        && !value.windows(2).any(|pair| pair == b"  ");
+    if untouched {
         out.extend_from_slice(value);
         return Ok(());
     }

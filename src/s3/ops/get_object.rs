@@ -3,6 +3,7 @@
 //! checked against what the caller expects.
 
 use bytes::Bytes;
+use http::header::ETAG;
 use http::{Method, Response};
 use sha2::{Digest as _, Sha256};
 
@@ -53,7 +54,7 @@ impl Operation for GetObject<'_> {
     }
 
     fn parse(&self, response: Response<Bytes>) -> Result<GetObjectOutput, ErrorDetail> {
-        let e_tag = header_str(&response, "etag").map(str::to_owned);
+        let e_tag = header_str(&response, &ETAG).map(str::to_owned);
         let body = response.into_body();
         verify(&self.verify, &body)?;
         Ok(GetObjectOutput { body, e_tag })

@@ -2,6 +2,7 @@
 //! without a body, so a missing key is `NotFound` (404), as the SDK names it.
 
 use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, ETAG};
 use http::{Method, Response};
 
 use super::{Operation, header_str, object_path};
@@ -35,14 +36,14 @@ impl Operation for HeadObject<'_> {
     }
 
     fn parse(&self, response: Response<Bytes>) -> Result<HeadObjectOutput, ErrorDetail> {
-        let content_length = header_str(&response, "content-length")
+        let content_length = header_str(&response, &CONTENT_LENGTH)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| {
                 ErrorDetail::InvalidResponse("HeadObject without a Content-Length".to_owned())
             })?;
         Ok(HeadObjectOutput {
             content_length,
-            e_tag: header_str(&response, "etag").map(str::to_owned),
+            e_tag: header_str(&response, &ETAG).map(str::to_owned),
         })
     }
 }

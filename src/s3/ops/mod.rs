@@ -14,6 +14,7 @@ mod list_objects_v2;
 mod put_object;
 
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::{HeaderMap, Method, Response};
 
 pub use create_bucket::CreateBucketOutput;
@@ -98,8 +99,9 @@ pub(crate) fn encode_into(out: &mut String, value: &str, slash: bool) {
     }
 }
 
-/// A header's value as a string, if present and visible ASCII.
-pub(crate) fn header_str<'a>(response: &'a Response<Bytes>, name: &str) -> Option<&'a str> {
+/// A header's value as a string, if present and visible ASCII. `name` is a `HeaderName`
+/// (e.g. `http::header::ETAG`): a `&str` would be parsed again on every lookup.
+pub(crate) fn header_str<'a>(response: &'a Response<Bytes>, name: &HeaderName) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

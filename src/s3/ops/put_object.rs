@@ -1,6 +1,7 @@
 //! `PutObject`: `PUT /bucket/key` with the object as the body.
 
 use bytes::Bytes;
+use http::header::ETAG;
 use http::{Method, Response};
 
 use super::{Operation, header_str, object_path};
@@ -38,7 +39,7 @@ impl Operation for PutObject<'_> {
 
     fn parse(&self, response: Response<Bytes>) -> Result<PutObjectOutput, ErrorDetail> {
         Ok(PutObjectOutput {
-            e_tag: header_str(&response, "etag").map(str::to_owned),
+            e_tag: header_str(&response, &ETAG).map(str::to_owned),
         })
     }
 }

@@ -145,7 +145,9 @@ fn dates_format_like_aws_sigv4() {
             t.minute(),
             t.second()
         );
-        assert_eq!(format_date_time(at(secs)), expected.as_bytes(), "{secs}");
+        // A miss formats; a second call within the same second comes from the cache.
+        assert_eq!(format_date_time(secs), expected.as_bytes(), "{secs}");
+        assert_eq!(format_date_time(secs), expected.as_bytes(), "{secs}");
     }
 }
 
@@ -159,6 +161,12 @@ fn values_are_trimmed_like_aws_sigv4() {
     assert_eq!(trimmed("a\t\tb").unwrap(), "a\t\tb");
     assert_eq!(trimmed("   ").unwrap(), "");
     assert_eq!(trimmed("x").unwrap(), "x");
+    assert_eq!(trimmed("attempt=1; max=3").unwrap(), "attempt=1; max=3");
+    assert_eq!(trimmed(" a b").unwrap(), "a b");
+    assert_eq!(trimmed("a b ").unwrap(), "a b");
+    assert_eq!(trimmed("a b  c").unwrap(), "a b c");
+    assert_eq!(trimmed(" ").unwrap(), "");
+    assert_eq!(trimmed("").unwrap(), "");
     assert!(trimmed("caf\u{e9}").is_err());
 }
 
@@ -234,7 +242,12 @@ fn every_header_matches_aws_sigv4_on_a_random_corpus() {
             _ => {}
         }
         let mut headers = base_headers();
-        let body = text(&mut rng, KEY_CHARS, 40).into_bytes();
+        // A third of the requests have no body (its hash is a constant in the signer).
+        let body = if rng.random_range(0..3) == 0 {
+            Vec::new()
+        } else {
+            text(&mut rng, KEY_CHARS, 40).into_bytes()
+        };
         if method == Method::PUT {
             headers.insert("content-length", HeaderValue::from(body.len()));
         }
