@@ -175,9 +175,9 @@ impl<C: Connect> Shared<C> {
         origin: &Origin,
         socket: Socket<C::Conn>,
     ) -> ReleaseOutcome {
-        let (outcome, closed, first_idle) =
-            self.lock()
-                .free(origin, socket, Instant::now(), &self.counters);
+        // When it was parked matters only with an idle timeout: no clock read without one.
+        let now = self.options.idle_timeout.map(|_| Instant::now());
+        let (outcome, closed, first_idle) = self.lock().free(origin, socket, now, &self.counters);
         drop(closed);
         if first_idle && self.options.idle_timeout.is_some() {
             self.wake_reaper();

@@ -18,10 +18,11 @@ use super::conn::{Connect, PoolConn};
 use super::options::Scheduling;
 use super::pooled::Socket;
 
-/// An idle socket and when it was freed.
+/// An idle socket and when it was freed: known only to an agent with an idle timeout (the
+/// only reader), so that the others read no clock per request.
 pub(super) struct IdleEntry<T> {
     pub(super) socket: Socket<T>,
-    pub(super) parked_at: Instant,
+    pub(super) parked_at: Option<Instant>,
 }
 
 /// One origin's idle sockets.
@@ -41,7 +42,7 @@ impl<T: PoolConn> IdleList<T> {
     }
 
     /// Parks a freed socket (Node: `freeSockets[name].push(socket)`).
-    pub(super) fn push(&mut self, socket: Socket<T>, now: Instant) {
+    pub(super) fn push(&mut self, socket: Socket<T>, now: Option<Instant>) {
         self.entries.push_back(IdleEntry {
             socket,
             parked_at: now,
@@ -60,7 +61,7 @@ impl<T: PoolConn> IdleList<T> {
     /// Removes the expired prefix: sockets idle since `now - timeout` or earlier.
     pub(super) fn pop_expired(&mut self, now: Instant, timeout: Duration) -> Option<IdleEntry<T>> {
         let front = self.entries.front()?;
-        if front.parked_at + timeout <= now {
+        if front.parked_at.is_some_and(|at| at + timeout <= now) {
             self.entries.pop_front()
         } else {
             None
@@ -78,7 +79,10 @@ impl<T: PoolConn> IdleList<T> {
 
     /// When the oldest socket expires.
     pub(super) fn next_expiry(&self, timeout: Duration) -> Option<Instant> {
-        self.entries.front().map(|e| e.parked_at + timeout)
+        self.entries
+            .front()
+            .and_then(|e| e.parked_at)
+            .map(|at| at + timeout)
     }
 
     pub(super) fn drain(&mut self) -> impl Iterator<Item = IdleEntry<T>> + '_ {

@@ -128,7 +128,10 @@ impl<T: PoolConn> State<T> {
             counters.idle_removed();
             let reason = if socket.conn.is_closed() {
                 CloseReason::ServerClosedIdle
-            } else if limits.idle_timeout.is_some_and(|t| parked_at + t <= now) {
+            } else if limits
+                .idle_timeout
+                .is_some_and(|t| parked_at.is_some_and(|at| at + t <= now))
+            {
                 CloseReason::IdleTimeout
             } else {
                 os.active += 1;
@@ -176,7 +179,7 @@ impl<T: PoolConn> State<T> {
         &mut self,
         origin: &Origin,
         mut socket: Socket<T>,
-        now: Instant,
+        now: Option<Instant>,
         counters: &Counters,
     ) -> (ReleaseOutcome, Option<T>, bool) {
         if self.destroyed {
