@@ -145,20 +145,18 @@ impl Signer {
         };
 
         let mut payload_hex = [0u8; 64];
-        let payload_hash: &str = match self.payload {
+        let payload_hash: &[u8] = match self.payload {
             // Most requests (GET, HEAD, DELETE) have no body: its hash is a constant.
-            PayloadSigning::Sha256 if body.is_empty() => EMPTY_SHA256,
+            PayloadSigning::Sha256 if body.is_empty() => EMPTY_SHA256.as_bytes(),
             PayloadSigning::Sha256 => hex_into(&Sha256::digest(body), &mut payload_hex),
-            PayloadSigning::Unsigned => UNSIGNED_PAYLOAD,
+            PayloadSigning::Unsigned => UNSIGNED_PAYLOAD.as_bytes(),
         };
         headers.insert(X_AMZ_DATE, date_header);
         headers.insert(
             X_AMZ_CONTENT_SHA256,
             match self.payload {
                 PayloadSigning::Sha256 if body.is_empty() => HeaderValue::from_static(EMPTY_SHA256),
-                PayloadSigning::Sha256 => {
-                    HeaderValue::from_bytes(payload_hash.as_bytes()).map_err(str_err)?
-                }
+                PayloadSigning::Sha256 => HeaderValue::from_bytes(payload_hash).map_err(str_err)?,
                 PayloadSigning::Unsigned => HeaderValue::from_static(UNSIGNED_PAYLOAD),
             },
         );
@@ -198,18 +196,18 @@ impl Signer {
             }
         }
         const SIGNATURE: &str = ", Signature=";
-        let mut authorization = String::with_capacity(
-            key.authorization_prefix.len() + signed_len + SIGNATURE.len() + 64,
-        );
-        authorization.push_str(&key.authorization_prefix);
+        // Bytes, not a `String`: the hex digits go in without a UTF-8 check.
+        let mut authorization =
+            Vec::with_capacity(key.authorization_prefix.len() + signed_len + SIGNATURE.len() + 64);
+        authorization.extend_from_slice(key.authorization_prefix.as_bytes());
         let signed_headers_at = authorization.len();
         let mut previous = "";
         for (_, name, _) in sorted {
             if *name != previous {
                 if authorization.len() > signed_headers_at {
-                    authorization.push(';');
+                    authorization.push(b';');
                 }
-                authorization.push_str(name);
+                authorization.extend_from_slice(name.as_bytes());
                 previous = name;
             }
         }
@@ -250,9 +248,9 @@ impl Signer {
                 push_trimmed(creq, value.map_or(&[][..], HeaderValue::as_bytes))?;
             }
             creq.extend_from_slice(b"\n\n");
-            creq.extend_from_slice(&authorization.as_bytes()[signed_headers_at..]);
+            creq.extend_from_slice(&authorization[signed_headers_at..]);
             creq.push(b'\n');
-            creq.extend_from_slice(payload_hash.as_bytes());
+            creq.extend_from_slice(payload_hash);
             let hash = Sha256::digest(&creq[..]);
             // A buffer grown by an odd request does not stay large.
             if creq.capacity() > 64 * 1024 {
@@ -272,7 +270,7 @@ impl Signer {
             b"\n",
             key.scope.as_bytes(),
             b"\n",
-            creq_hex.as_bytes(),
+            creq_hex,
         ];
         let sts_len: usize = parts.iter().map(|p| p.len()).sum();
         let heap;
@@ -290,8 +288,8 @@ impl Signer {
         let mut mac = key.mac.clone();
         mac.update(string_to_sign);
         let mut signature = [0u8; 64];
-        authorization.push_str(SIGNATURE);
-        authorization.push_str(hex_into(&mac.finalize().into_bytes(), &mut signature));
+        authorization.extend_from_slice(SIGNATURE.as_bytes());
+        authorization.extend_from_slice(hex_into(&mac.finalize().into_bytes(), &mut signature));
         let mut value =
             HeaderValue::from_maybe_shared(Bytes::from(authorization)).map_err(str_err)?;
         value.set_sensitive(true);
@@ -450,15 +448,15 @@ fn format_date_time(unix_secs: u64) -> [u8; 16] {
 }
 
 /// Lower-case hex of `bytes` (at most 32) in `out`.
-fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a str {
+fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().take(32).enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 15)];
+    let mut len = 0;
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+        len += 2;
     }
-    let len = 2 * bytes.len().min(32);
-    // Only ASCII hex digits were written.
-    std::str::from_utf8(&out[..len]).unwrap_or_default()
+    &out[..len]
 }
 
 /// Appends `value` normalised as aws-sigv4 does it for S3: leading and trailing spaces
