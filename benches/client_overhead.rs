@@ -22,6 +22,10 @@
 //! alike), each with the client's and the floor's CPU per request, the ratio (the goal), and
 //! the two signers' cost per request.
 //!
+//! Bodies are signed as the SDKs sign a body held in memory (its SHA-256 in
+//! `x-amz-content-sha256`); `CLIENT_OVERHEAD_PAYLOAD=unsigned` runs every contender with
+//! `UNSIGNED-PAYLOAD` instead, which shows what hashing the body costs.
+//!
 //! Run: `cargo bench --bench client_overhead` (add `-- --quick` for a shorter run). For a
 //! profiler, `CLIENT_OVERHEAD_ONLY=put_1KiB/agent/20000` runs only that many requests of one
 //! contender (e.g. under `perf record` or `valgrind --tool=callgrind`).
@@ -70,7 +74,13 @@ struct Floor {
 }
 
 impl Floor {
-    async fn connect(server: &MockS3, method: Method, path: &str, body: Bytes) -> Self {
+    async fn connect(
+        server: &MockS3,
+        payload: PayloadSigning,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Self {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(server.ca_der().clone()).unwrap();
         let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -95,7 +105,7 @@ impl Floor {
         Self {
             sender,
             uri: path.parse().unwrap(),
-            headers: signed_headers(server, &method, path, &body),
+            headers: signed_headers(server, payload, &method, path, &body),
             method,
             body,
         }
@@ -148,9 +158,15 @@ fn identity(server: &MockS3) -> Identity {
 }
 
 /// The headers poolsweep's client sends for this request, signed once, now.
-fn signed_headers(server: &MockS3, method: &Method, path: &str, body: &[u8]) -> HeaderMap {
+fn signed_headers(
+    server: &MockS3,
+    payload: PayloadSigning,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> HeaderMap {
     let mut headers = unsigned_headers(server, method, body);
-    Signer::new(server.region(), PayloadSigning::default())
+    Signer::new(server.region(), payload)
         .sign_with_aws_sigv4(
             &identity(server),
             SystemTime::now(),
@@ -164,12 +180,32 @@ fn signed_headers(server: &MockS3, method: &Method, path: &str, body: &[u8]) -> 
     headers
 }
 
-fn client(server: &MockS3, name: &str) -> S3Client {
+fn client(server: &MockS3, payload: PayloadSigning, name: &str) -> S3Client {
     let pool = match name {
         "agent" => PoolConfig::agent(AgentOptions::sdk_default().max_sockets(1)),
         _ => PoolConfig::hyper_util(1),
     };
-    S3Client::new(&ClientConfig::for_mock(server).unwrap().pool(pool)).unwrap()
+    let config = ClientConfig::for_mock(server)
+        .unwrap()
+        .pool(pool)
+        .payload_signing(payload);
+    S3Client::new(&config).unwrap()
+}
+
+/// How bodies are signed in this run, from `CLIENT_OVERHEAD_PAYLOAD`: `signed` (default:
+/// the body's SHA-256, as the SDKs sign a body held in memory) or `unsigned`
+/// (`UNSIGNED-PAYLOAD`). With the suffix of criterion's group names, so that the two modes'
+/// results are kept apart.
+fn payload_from_env() -> Result<(PayloadSigning, &'static str), String> {
+    match std::env::var("CLIENT_OVERHEAD_PAYLOAD") {
+        Err(std::env::VarError::NotPresent) => Ok((PayloadSigning::Sha256, "")),
+        Ok(v) if v == "signed" => Ok((PayloadSigning::Sha256, "")),
+        Ok(v) if v == "unsigned" => Ok((PayloadSigning::Unsigned, "_unsigned")),
+        Ok(v) => Err(format!(
+            "CLIENT_OVERHEAD_PAYLOAD must be `signed` or `unsigned`, not {v:?}"
+        )),
+        Err(e) => Err(format!("CLIENT_OVERHEAD_PAYLOAD: {e}")),
+    }
 }
 
 /// One request of `op` through the client; the status it got.
@@ -215,6 +251,8 @@ impl Who {
 /// Everything one op's measurements need.
 struct Bench {
     op: &'static str,
+    /// Criterion's group: the op, with `_unsigned` in that payload mode.
+    group: String,
     method: Method,
     path: &'static str,
     body: Bytes,
@@ -285,6 +323,10 @@ fn pin_to(cpu: usize) -> bool {
 }
 
 fn main() {
+    let (payload, suffix) = payload_from_env().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    });
     // With two CPUs or more, the mock's threads get one CPU and the bench thread another, so
     // that neither ever waits for the other's CPU, and the kernel's loopback work lands the
     // same way for every contender (a packet's receive path runs on the sender's CPU).
@@ -309,7 +351,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let clients: Vec<S3Client> = CLIENTS.iter().map(|&n| client(&server, n)).collect();
+    let clients: Vec<S3Client> = CLIENTS
+        .iter()
+        .map(|&n| client(&server, payload, n))
+        .collect();
     let object = Bytes::from(vec![b'x'; BODY]);
     runtime.block_on(async {
         let put = clients[0]
@@ -327,14 +372,16 @@ fn main() {
             };
             Bench {
                 op,
+                group: format!("{op}{suffix}"),
                 floor: runtime.block_on(Floor::connect(
                     &server,
+                    payload,
                     method.clone(),
                     path,
                     body.clone(),
                 )),
                 unsigned: unsigned_headers(&server, &method, &body),
-                signer: Signer::new(server.region(), PayloadSigning::default()),
+                signer: Signer::new(server.region(), payload),
                 identity: identity(&server),
                 method,
                 path,
@@ -373,7 +420,7 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     for bench in &mut benches {
-        let mut group = criterion.benchmark_group(bench.op);
+        let mut group = criterion.benchmark_group(&bench.group);
         group.sampling_mode(SamplingMode::Flat);
         for &who in &contenders {
             group.bench_function(who.name(), |b| {
@@ -383,7 +430,14 @@ fn main() {
         group.finish();
     }
     criterion.final_summary();
-    summary();
+    println!(
+        "\npayload: {}",
+        match payload {
+            PayloadSigning::Sha256 => "signed (SHA-256 of the body)",
+            PayloadSigning::Unsigned => "UNSIGNED-PAYLOAD",
+        }
+    );
+    summary(suffix);
     let skip = ["--test", "--list", "--profile-time"];
     if !std::env::args().any(|a| skip.contains(&a.as_str())) {
         interleaved(&runtime, &mut benches, &contenders);
@@ -455,7 +509,7 @@ fn interleaved(runtime: &Runtime, benches: &mut [Bench], contenders: &[Who]) {
 
 /// Prints µs of client CPU per request for the floor and each client, and the ratios, from
 /// criterion's estimates.
-fn summary() {
+fn summary(suffix: &str) {
     let dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -477,14 +531,16 @@ fn summary() {
         "op", "client", "client", "floor", "ratio", "signer", "sigv4"
     );
     for (op, _, _) in OPS {
+        let group = format!("{op}{suffix}");
+        let us = |name: &str| us(&group, name);
         for name in CLIENTS {
-            if let (Some(c), Some(f)) = (us(op, name), us(op, "floor")) {
+            if let (Some(c), Some(f)) = (us(name), us("floor")) {
                 let or_dash = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
                 println!(
                     "{op:<10} {name:<11} {c:>9.1} {f:>9.1} {:>7.2} {:>9} {:>9}",
                     c / f,
-                    or_dash(us(op, "signer")),
-                    or_dash(us(op, "sigv4")),
+                    or_dash(us("signer")),
+                    or_dash(us("sigv4")),
                 );
             }
         }
