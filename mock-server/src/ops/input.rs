@@ -1,8 +1,9 @@
 //! Reading and checking a request body before anything is stored.
 //!
 //! Order of checks, as S3 applies them: declared length, then the bytes themselves
-//! (`aws-chunked` framing and chunk signatures), the signed payload hash, Content-MD5, and the
-//! flexible checksum from a header or a trailer. Any failure is an S3 error and nothing is kept.
+//! (`aws-chunked` framing and chunk signatures, for a STREAMING-* payload mode only), the signed
+//! payload hash, Content-MD5, and the flexible checksum from a header or a trailer. Any failure
+//! is an S3 error and nothing is kept.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Limited};
@@ -72,41 +73,41 @@ pub(super) async fn read(
     };
     app.metrics.bytes_in(raw.len() as u64);
 
-    let mut mode = match (&req.auth, req.header("x-amz-content-sha256")) {
+    let mode = match (&req.auth, req.header("x-amz-content-sha256")) {
         (Some(v), _) => v.payload.clone(),
         (None, Some(h)) => payload_mode(h)?,
         (None, None) => PayloadMode::Unsigned,
     };
-    let chunked_encoding = req
-        .header("content-encoding")
-        .is_some_and(|v| v.split(',').any(|e| e.trim() == "aws-chunked"));
-    let streaming = matches!(
-        mode,
-        PayloadMode::StreamingSigned
-            | PayloadMode::StreamingSignedTrailer
-            | PayloadMode::StreamingUnsignedTrailer
-    );
+    // The payload mode alone says how the body is framed, as in S3: only a STREAMING-* value
+    // means aws-chunked framing, and a signed mode is always checked against the bytes it
+    // covers. `Content-Encoding: aws-chunked` on any other request is a label S3 strips from
+    // the stored metadata; the payload hash covers the body as sent and the body is stored as
+    // sent (recorded: developmentseed/multistore#92, "S3 only de-chunks a request signed with
+    // a matching streaming sentinel"; rustfs/rustfs#4962). Deciding the framing from
+    // Content-Encoding let a request whose signed hash matched neither the raw nor the
+    // decoded body store the decoded bytes.
     let mut trailers = Vec::new();
-    let data = if streaming || chunked_encoding {
-        if !streaming || req.auth.is_none() {
-            // Framing without signatures to check: aws-chunked with a plain payload hash, or
-            // any streaming body when auth is off (chunk signatures are then just extensions).
-            mode = PayloadMode::StreamingUnsignedTrailer;
-        }
+    let data = if mode.is_streaming() {
+        // Without auth there is no key to check chunk signatures with: they are extensions.
+        let framing = if req.auth.is_some() {
+            mode.clone()
+        } else {
+            PayloadMode::StreamingUnsignedTrailer
+        };
         let decoded_len =
             chunked::decoded_content_length(&req.parts.headers).map_err(chunk_error)?;
         let signer = req.auth.as_ref().and_then(|v| v.chunk_signer.clone());
-        let decoded = chunked::decode(&raw, &mode, signer, decoded_len).map_err(chunk_error)?;
+        let decoded = chunked::decode(&raw, &framing, signer, decoded_len).map_err(chunk_error)?;
         trailers = decoded.trailers;
         decoded.data
     } else {
+        if let PayloadMode::Sha256(expected) = &mode
+            && hex::encode(sha2::Sha256::digest(&raw)) != *expected
+        {
+            return Err(S3Error::content_sha256_mismatch());
+        }
         raw
     };
-    if let PayloadMode::Sha256(expected) = &mode
-        && hex::encode(sha2::Sha256::digest(&data)) != *expected
-    {
-        return Err(S3Error::content_sha256_mismatch());
-    }
 
     let md5 = if want_md5 || req.header("content-md5").is_some() {
         Some(checksum::md5(&data))

@@ -14,6 +14,10 @@ mod errors;
 /// presigned URLs.
 mod bodies;
 
+/// Every x-amz-content-sha256 value × Content-Encoding × framing: verified or refused, and
+/// nothing stored on refusal.
+mod payload_modes;
+
 /// Malformed input never crashes the server or corrupts stored data.
 mod bad_input;
 

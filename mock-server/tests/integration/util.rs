@@ -258,3 +258,208 @@ where
         other => format!("not a service error: {other:?}"),
     }
 }
+
+/// How a hand-written request frames its body on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `Content-Length: N`.
+    Length,
+    /// `Transfer-Encoding: chunked` (HTTP/1.1 chunks of at most 4,000 bytes), no Content-Length.
+    Chunked,
+}
+
+impl TestServer {
+    /// Writes `req` by hand on a new TLS connection, its body framed as `framing`, and reads
+    /// one response. With `expect_continue`, sends `Expect: 100-continue` and the body only
+    /// after `100 Continue` (a final answer instead is returned as is).
+    pub(crate) async fn send_framed(
+        &self,
+        req: http::Request<Full<Bytes>>,
+        framing: Framing,
+        expect_continue: bool,
+    ) -> Response {
+        let (parts, body) = req.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\n",
+            parts.method,
+            parts.uri.path_and_query().unwrap()
+        );
+        for (k, v) in &parts.headers {
+            if k == http::header::CONTENT_LENGTH || k == http::header::TRANSFER_ENCODING {
+                continue;
+            }
+            head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+        }
+        if expect_continue {
+            head.push_str("expect: 100-continue\r\n");
+        }
+        match framing {
+            Framing::Length => head.push_str(&format!("content-length: {}\r\n", body.len())),
+            Framing::Chunked => head.push_str("transfer-encoding: chunked\r\n"),
+        }
+        head.push_str("\r\n");
+        let wire = match framing {
+            Framing::Length => body.to_vec(),
+            Framing::Chunked => http_chunked(&body, 4000),
+        };
+        let mut s = self.tls_stream().await;
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut reader = ResponseReader::default();
+        if expect_continue {
+            let interim = reader.next(&mut s).await;
+            if interim.status != 100 {
+                return interim;
+            }
+        }
+        // The server may answer and close before taking the whole body.
+        let _ = s.write_all(&wire).await;
+        reader.next(&mut s).await
+    }
+}
+
+/// `body` as HTTP/1.1 chunks of at most `piece` bytes, with the last chunk.
+pub(crate) fn http_chunked(body: &[u8], piece: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    for c in body.chunks(piece) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// Reads HTTP/1.1 responses (heads, then a Content-Length body) from a stream.
+#[derive(Default)]
+struct ResponseReader {
+    buf: Vec<u8>,
+}
+
+impl ResponseReader {
+    async fn fill<S: tokio::io::AsyncRead + Unpin>(&mut self, s: &mut S) -> bool {
+        let mut tmp = [0u8; 8192];
+        match tokio::time::timeout(Duration::from_secs(20), s.read(&mut tmp)).await {
+            Ok(Ok(n)) if n > 0 => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The next response; status 0 if the connection ended before a whole head.
+    async fn next<S: tokio::io::AsyncRead + Unpin>(&mut self, s: &mut S) -> Response {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            if !self.fill(s).await {
+                return Response {
+                    status: 0,
+                    headers: http::HeaderMap::new(),
+                    body: String::from_utf8_lossy(&self.buf).into_owned(),
+                };
+            }
+        };
+        let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+        self.buf.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let mut headers = http::HeaderMap::new();
+        for line in lines {
+            if let Some((k, v)) = line.split_once(':') {
+                headers.append(
+                    http::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+                    http::HeaderValue::from_str(v.trim()).unwrap(),
+                );
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while self.buf.len() < len && self.fill(s).await {}
+        let take = len.min(self.buf.len());
+        let body = String::from_utf8_lossy(&self.buf[..take]).into_owned();
+        self.buf.drain(..take);
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The chunk signer of a request signed by [`TestServer::signed_at`] at `time` with a
+/// STREAMING-AWS4-HMAC-SHA256-PAYLOAD* payload hash: seeded with its head signature.
+pub(crate) fn chunk_signer(
+    t: &TestServer,
+    req: &http::Request<Full<Bytes>>,
+    at: SystemTime,
+) -> mock_s3::auth::ChunkSigner {
+    let auth = req.headers()["authorization"].to_str().unwrap();
+    let seed = auth.rsplit("Signature=").next().unwrap().to_owned();
+    let t2 = time::OffsetDateTime::from(at);
+    let date = format!("{:04}{:02}{:02}", t2.year(), t2.month() as u8, t2.day());
+    let stamp = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        t2.hour(),
+        t2.minute(),
+        t2.second()
+    );
+    let scope = format!("{date}/{}/s3/aws4_request", t.server.region());
+    mock_s3::auth::ChunkSigner::new(
+        mock_s3::auth::signing_key(t.server.secret_key(), &date, t.server.region(), "s3"),
+        stamp,
+        scope,
+        seed,
+    )
+}
+
+/// An aws-chunked body of `data` in chunks of `chunk` bytes: with `chunk-signature`s when
+/// `signer` is given (a `tamper`ed one on the first chunk), and with `trailer` lines after the
+/// last chunk (signed with `x-amz-trailer-signature` when there is a signer).
+pub(crate) fn aws_chunked(
+    data: &[u8],
+    chunk: usize,
+    mut signer: Option<&mut mock_s3::auth::ChunkSigner>,
+    trailer: Option<(&str, &str)>,
+    tamper: bool,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, piece) in data
+        .chunks(chunk)
+        .chain(std::iter::once(&[][..]))
+        .enumerate()
+    {
+        body.extend_from_slice(format!("{:x}", piece.len()).as_bytes());
+        if let Some(s) = signer.as_deref_mut() {
+            let mut sig = s.next_chunk(piece);
+            if tamper && i == 0 {
+                let first = if sig.starts_with('0') { "1" } else { "0" };
+                sig.replace_range(0..1, first);
+            }
+            body.extend_from_slice(format!(";chunk-signature={sig}").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        if !piece.is_empty() {
+            body.extend_from_slice(piece);
+            body.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Some((name, value)) = trailer {
+        body.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
+        if let Some(s) = signer {
+            let sig = s.trailer(format!("{name}:{value}\n").as_bytes());
+            body.extend_from_slice(format!("x-amz-trailer-signature:{sig}\r\n").as_bytes());
+        }
+    }
+    body.extend_from_slice(b"\r\n");
+    body
+}
