@@ -124,9 +124,15 @@ impl Decoded {
 }
 
 /// Why an `aws-chunked` body was rejected.
+///
+/// S3 answers any malformed or truncated framing with 400 IncompleteBody, "The request body
+/// terminated unexpectedly" (its recorded answers to a wrong chunk size, missing CRLFs, a
+/// cut body and a missing final CRLF: versity/versitygw#1666), and a decoded size that
+/// differs from `x-amz-decoded-content-length` with 400 IncompleteBody naming both sizes
+/// (versity/versitygw#1684).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChunkedError {
-    /// The framing is invalid (400 `InvalidRequest`).
+    /// The framing is invalid (400 `IncompleteBody`); says what was wrong.
     Malformed(String),
     /// The body ends before its framing does (400 `IncompleteBody`).
     Truncated,
@@ -148,8 +154,8 @@ impl ChunkedError {
     /// The S3 error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Malformed(_) | Self::Unsupported(_) => "InvalidRequest",
-            Self::Truncated | Self::IncompleteBody { .. } => "IncompleteBody",
+            Self::Unsupported(_) => "InvalidRequest",
+            Self::Malformed(_) | Self::Truncated | Self::IncompleteBody { .. } => "IncompleteBody",
             Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
         }
     }
@@ -162,18 +168,31 @@ impl ChunkedError {
         }
     }
 
-    /// The human-readable message.
+    /// The human-readable message, as S3 words it.
     pub fn message(&self) -> String {
         match self {
-            Self::Malformed(m) => format!("Invalid aws-chunked body: {m}"),
             Self::Unsupported(m) => m.clone(),
-            Self::Truncated => "The request body terminated unexpectedly".to_owned(),
+            Self::Malformed(_) | Self::Truncated => {
+                "The request body terminated unexpectedly".to_owned()
+            }
             Self::SignatureDoesNotMatch => "The request signature we calculated does not match \
                  the signature you provided. Check your key and signing method."
                 .to_owned(),
+            // S3 names Content-Length here even for the decoded length (versitygw#1684).
             Self::IncompleteBody { .. } => "You did not provide the number of bytes specified \
-                 by the x-amz-decoded-content-length HTTP header"
+                 by the Content-Length HTTP header"
                 .to_owned(),
+        }
+    }
+
+    /// Extra elements S3 puts in the error document, as `(element, text)`.
+    pub fn extra_fields(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::IncompleteBody { expected, actual } => vec![
+                ("NumberBytesExpected", expected.to_string()),
+                ("NumberBytesProvided", actual.to_string()),
+            ],
+            _ => Vec::new(),
         }
     }
 }
@@ -181,10 +200,13 @@ impl ChunkedError {
 impl fmt::Display for ChunkedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.message())?;
-        if let Self::IncompleteBody { expected, actual } = self {
-            write!(f, " (expected {expected}, got {actual})")?;
+        match self {
+            Self::IncompleteBody { expected, actual } => {
+                write!(f, " (expected {expected}, got {actual})")
+            }
+            Self::Malformed(what) => write!(f, " ({what})"),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

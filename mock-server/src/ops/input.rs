@@ -9,6 +9,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Limited};
 use sha2::Digest as _;
 
+use http::header::TRANSFER_ENCODING;
+
 use super::{App, S3Request};
 use crate::auth::chunked;
 use crate::auth::sigv4::PayloadMode;
@@ -35,25 +37,79 @@ fn payload_mode(value: &str) -> S3Result<PayloadMode> {
     })
 }
 
-/// Reads the whole body of `req` and checks it. `require_length`: S3 answers 411 when a PUT of
-/// object data has no Content-Length.
+/// The payload mode of `req`: from its verified signature, else from `x-amz-content-sha256`.
+fn mode_of(req: &S3Request) -> S3Result<PayloadMode> {
+    Ok(match (&req.auth, req.header("x-amz-content-sha256")) {
+        (Some(v), _) => v.payload.clone(),
+        (None, Some(h)) => payload_mode(h)?,
+        (None, None) => PayloadMode::Unsigned,
+    })
+}
+
+/// Checks how the request declares its body before any of it is read, as S3 does; returns
+/// the declared decoded length of an aws-chunked body.
+///
+/// - An aws-chunked body (a STREAMING-* payload mode) must declare its length in
+///   `x-amz-decoded-content-length`, whatever its framing: without it, or with a value that
+///   is not a number, S3 answers 411 MissingContentLength (sigv4-streaming: "For all
+///   requests, you must include the x-amz-decoded-content-length header"; S3's recorded
+///   answers in versity/versitygw#1043 and #1656).
+/// - `Transfer-Encoding: chunked` is accepted for object data only around an aws-chunked
+///   body (sigv4-streaming: "If you include the Transfer-Encoding header and specify any
+///   value other than identity, you must omit the Content-Length header"). A plain body
+///   sent chunked gets 501 NotImplemented naming the header (S3's recorded answer:
+///   Automattic/knox#43, ikod/dlang-requests#64 with SigV4 and UNSIGNED-PAYLOAD,
+///   boto/botocore#911).
+/// - With both Content-Length and Transfer-Encoding, hyper follows RFC 9112 §6.3: the body
+///   is read as chunked, Content-Length is dropped, and the connection is closed after the
+///   answer. A signature that covered Content-Length then fails with 403
+///   SignatureDoesNotMatch, as S3 answered in boto/botocore#3651.
+fn declared_length(
+    req: &S3Request,
+    mode: &PayloadMode,
+    object_data: bool,
+    max: u64,
+) -> S3Result<Option<u64>> {
+    // hyper has already refused a Content-Length that is not a number (400).
+    if let Some(n) = req
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok())
+        && n > max
+    {
+        return Err(S3Error::entity_too_large());
+    }
+    let decoded = if mode.is_streaming() {
+        let n = chunked::decoded_content_length(&req.parts.headers)
+            .ok()
+            .flatten()
+            .ok_or_else(S3Error::missing_content_length)?;
+        if n > max {
+            return Err(S3Error::entity_too_large());
+        }
+        Some(n)
+    } else {
+        None
+    };
+    if object_data && !mode.is_streaming() && req.parts.headers.contains_key(TRANSFER_ENCODING) {
+        let mut e = S3Error::not_implemented();
+        e.extra.push(("Header", "Transfer-Encoding".to_owned()));
+        return Err(e);
+    }
+    Ok(decoded)
+}
+
+/// Reads the whole body of `req` and checks it. `object_data`: the body is an object's or a
+/// part's bytes (PutObject, UploadPart), for which S3 has rules on framing.
 pub(super) async fn read(
     app: &App,
     req: &S3Request,
     body: Body,
-    require_length: bool,
+    object_data: bool,
     want_md5: bool,
 ) -> S3Result<Payload> {
     let max = app.config.max_body;
-    match req.header("content-length").map(str::parse::<u64>) {
-        Some(Ok(n)) if n > max => return Err(S3Error::entity_too_large()),
-        Some(Ok(_)) => {}
-        Some(Err(_)) => return Err(S3Error::invalid_argument("Content-Length is not a number")),
-        None if require_length && req.header("transfer-encoding").is_some() => {
-            return Err(S3Error::missing_content_length());
-        }
-        None => {}
-    }
+    let mode = mode_of(req)?;
+    let decoded_len = declared_length(req, &mode, object_data, max)?;
     let raw = match Limited::new(body, max as usize).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -73,11 +129,6 @@ pub(super) async fn read(
     };
     app.metrics.bytes_in(raw.len() as u64);
 
-    let mode = match (&req.auth, req.header("x-amz-content-sha256")) {
-        (Some(v), _) => v.payload.clone(),
-        (None, Some(h)) => payload_mode(h)?,
-        (None, None) => PayloadMode::Unsigned,
-    };
     // The payload mode alone says how the body is framed, as in S3: only a STREAMING-* value
     // means aws-chunked framing, and a signed mode is always checked against the bytes it
     // covers. `Content-Encoding: aws-chunked` on any other request is a label S3 strips from
@@ -94,8 +145,6 @@ pub(super) async fn read(
         } else {
             PayloadMode::StreamingUnsignedTrailer
         };
-        let decoded_len =
-            chunked::decoded_content_length(&req.parts.headers).map_err(chunk_error)?;
         let signer = req.auth.as_ref().and_then(|v| v.chunk_signer.clone());
         let decoded = chunked::decode(&raw, &framing, signer, decoded_len).map_err(chunk_error)?;
         trailers = decoded.trailers;
@@ -160,7 +209,9 @@ pub(super) async fn read(
 }
 
 fn chunk_error(e: chunked::ChunkedError) -> S3Error {
-    S3Error::new(e.status(), e.code(), e.message())
+    let mut err = S3Error::new(e.status(), e.code(), e.message());
+    err.extra = e.extra_fields();
+    err
 }
 
 /// Headers that are stored with an object and returned on GET/HEAD.

@@ -18,6 +18,10 @@ mod bodies;
 /// nothing stored on refusal.
 mod payload_modes;
 
+/// HTTP/1.1 chunked uploads as boto3 and the JS SDK send them, the framings S3 refuses, and
+/// bad chunked input.
+mod framing;
+
 /// Malformed input never crashes the server or corrupts stored data.
 mod bad_input;
 

@@ -266,6 +266,8 @@ pub(crate) enum Framing {
     Length,
     /// `Transfer-Encoding: chunked` (HTTP/1.1 chunks of at most 4,000 bytes), no Content-Length.
     Chunked,
+    /// Both headers, the body chunked (RFC 9112 §6.3: Transfer-Encoding wins).
+    Both,
 }
 
 impl TestServer {
@@ -294,14 +296,16 @@ impl TestServer {
         if expect_continue {
             head.push_str("expect: 100-continue\r\n");
         }
-        match framing {
-            Framing::Length => head.push_str(&format!("content-length: {}\r\n", body.len())),
-            Framing::Chunked => head.push_str("transfer-encoding: chunked\r\n"),
+        if framing != Framing::Chunked {
+            head.push_str(&format!("content-length: {}\r\n", body.len()));
+        }
+        if framing != Framing::Length {
+            head.push_str("transfer-encoding: chunked\r\n");
         }
         head.push_str("\r\n");
         let wire = match framing {
             Framing::Length => body.to_vec(),
-            Framing::Chunked => http_chunked(&body, 4000),
+            Framing::Chunked | Framing::Both => http_chunked(&body, 4000),
         };
         let mut s = self.tls_stream().await;
         s.write_all(head.as_bytes()).await.unwrap();
@@ -462,4 +466,86 @@ pub(crate) fn aws_chunked(
     }
     body.extend_from_slice(b"\r\n");
     body
+}
+
+/// The three aws-chunked payload modes SDKs send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Streaming {
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`.
+    Signed,
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` with a signed CRC32 trailer.
+    SignedTrailer,
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER` with a CRC32 trailer (boto3's and the JS SDK's).
+    UnsignedTrailer,
+}
+
+impl Streaming {
+    pub(crate) const ALL: [Streaming; 3] = [
+        Streaming::Signed,
+        Streaming::SignedTrailer,
+        Streaming::UnsignedTrailer,
+    ];
+
+    fn sentinel(self) -> &'static str {
+        match self {
+            Streaming::Signed => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            Streaming::SignedTrailer => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+            Streaming::UnsignedTrailer => "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        }
+    }
+}
+
+impl TestServer {
+    /// A signed aws-chunked upload of `data` to `path_and_query` as SDKs send it (8 KiB
+    /// chunks, `Content-Encoding: aws-chunked`, `x-amz-sdk-checksum-algorithm` and
+    /// `x-amz-trailer` for the trailer modes). `decoded_length`: the value of
+    /// `x-amz-decoded-content-length` (`None` leaves the header out); `crc32`: the trailer's
+    /// value (`None`: the right one).
+    pub(crate) fn streaming(
+        &self,
+        path_and_query: &str,
+        data: &[u8],
+        mode: Streaming,
+        decoded_length: Option<&str>,
+        crc32: Option<&str>,
+    ) -> http::Request<Full<Bytes>> {
+        let now = SystemTime::now();
+        let mut headers = vec![("content-encoding", "aws-chunked".to_owned())];
+        if let Some(n) = decoded_length {
+            headers.push(("x-amz-decoded-content-length", n.to_owned()));
+        }
+        let right = mock_s3::checksum::Algorithm::Crc32.compute(data);
+        let crc = crc32.unwrap_or(&right);
+        let trailer = (mode != Streaming::Signed).then_some(("x-amz-checksum-crc32", crc));
+        if trailer.is_some() {
+            headers.push(("x-amz-sdk-checksum-algorithm", "CRC32".to_owned()));
+            headers.push(("x-amz-trailer", "x-amz-checksum-crc32".to_owned()));
+        }
+        let hdrs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let head = self.signed_at(
+            "PUT",
+            path_and_query,
+            &hdrs,
+            b"",
+            now,
+            Some(mode.sentinel()),
+        );
+        let body = match mode {
+            Streaming::UnsignedTrailer => aws_chunked(data, 8192, None, trailer, false),
+            Streaming::Signed | Streaming::SignedTrailer => {
+                let mut signer = chunk_signer(self, &head, now);
+                aws_chunked(data, 8192, Some(&mut signer), trailer, false)
+            }
+        };
+        with_body(head, body)
+    }
+}
+
+/// `req` with its body replaced by `body` (the head, and so the signature, unchanged).
+pub(crate) fn with_body(
+    req: http::Request<Full<Bytes>>,
+    body: impl Into<Bytes>,
+) -> http::Request<Full<Bytes>> {
+    let (parts, _) = req.into_parts();
+    http::Request::from_parts(parts, Full::new(body.into()))
 }

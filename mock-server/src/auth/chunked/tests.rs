@@ -382,6 +382,19 @@ fn error_mapping() {
         actual: 1,
     };
     assert!(e.to_string().contains("expected 2, got 1"));
+    assert_eq!(
+        e.extra_fields(),
+        vec![
+            ("NumberBytesExpected", "2".to_owned()),
+            ("NumberBytesProvided", "1".to_owned())
+        ]
+    );
+    let m = ChunkedError::Malformed("chunk size is too large".to_owned());
+    assert_eq!(
+        (m.code(), m.status()),
+        ("IncompleteBody", StatusCode::BAD_REQUEST)
+    );
+    assert!(m.to_string().contains("chunk size is too large"));
 }
 
 /// Every strict prefix of a valid body is rejected (except the one that
