@@ -44,9 +44,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use mock_s3::{MockS3, Profile};
-use poolsweep::client::PoolConfig;
 use poolsweep::pool::AgentOptions;
 use poolsweep::s3::{ClientConfig, PayloadSigning, S3Client, Signer};
+use poolsweep::transport::PoolConfig;
 use rustix::time::{ClockId, clock_gettime};
 use tokio::runtime::Runtime;
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mock_s3::MockS3;
-use poolsweep::client::PoolConfig;
 use poolsweep::pool::AgentOptions;
 use poolsweep::s3::{ClientConfig, ErrorKind, RetryConfig, S3Client};
+use poolsweep::transport::PoolConfig;
 use rlimit::Resource;
 
 fn open_fds() -> u64 {

@@ -30,8 +30,8 @@ use super::retry::{RetryConfig, RetryQuota, classify};
 use super::signer::Signer;
 use super::stats::{ClientCounters, ClientStats};
 use super::xml;
-use crate::client::deadline::RequestTimeout;
-use crate::client::{Attempt, Pool, PoolCounters, PoolStats, Prepared};
+use crate::transport::deadline::RequestTimeout;
+use crate::transport::{Attempt, Pool, PoolCounters, PoolStats, Prepared};
 
 /// `amz-sdk-invocation-id`: one UUID per call, the same on every attempt.
 const AMZ_SDK_INVOCATION_ID: HeaderName = HeaderName::from_static("amz-sdk-invocation-id");
@@ -54,7 +54,7 @@ pub struct Output<T> {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use poolsweep::client::PoolConfig;
+/// use poolsweep::transport::PoolConfig;
 /// use poolsweep::pool::AgentOptions;
 /// use poolsweep::s3::{ClientConfig, S3Client};
 ///

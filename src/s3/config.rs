@@ -12,8 +12,8 @@ use rustls::RootCertStore;
 use super::credentials::{Credentials, CredentialsSource};
 use super::retry::RetryConfig;
 use super::signer::PayloadSigning;
-use crate::client::deadline::RequestTimeout;
-use crate::client::{Endpoint, InvalidEndpoint, PoolConfig};
+use crate::transport::deadline::RequestTimeout;
+use crate::transport::{Endpoint, InvalidEndpoint, PoolConfig};
 
 /// The S3 client's default `expectContinueHeader`: bodies of 2 MiB and more are sent with
 /// `Expect: 100-continue` (aws-sdk-js-v3 `middleware-sdk-s3` `s3Configuration.ts`,

@@ -2,23 +2,22 @@
 //!
 //! Invariant: every failure is classified once, where it is first seen, into one
 //! [`ErrorDetail`] variant, and [`ErrorKind`] names that variant without its data so a sweep
-//! can count failures per kind. File-descriptor exhaustion (EMFILE/ENFILE) is its own kind,
-//! never folded into other I/O: it is the failure of aws-sdk-js-v3#1959 and #4345.
+//! can count failures per kind. Failures on the wire are classified by the transport
+//! ([`TransportError`]) and wrapped here one variant for one variant. File-descriptor
+//! exhaustion (EMFILE/ENFILE) is its own kind, never folded into other I/O: it is the failure
+//! of aws-sdk-js-v3#1959 and #4345.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::credentials::CredentialsError;
 use super::outcome::Outcome;
-use crate::pool::{ConnectError, TimeoutPhase};
-
-/// A boxed error from the HTTP stack.
-pub type BoxError = Box<dyn StdError + Send + Sync>;
+use crate::pool::ConnectError;
+use crate::transport::{BoxError, TimeoutError, TransportError};
 
 /// An error response from S3: its XML `<Error>` body and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,45 +45,6 @@ impl fmt::Display for ServiceError {
             write!(f, " [request id {id}]")?;
         }
         Ok(())
-    }
-}
-
-/// Which timer fired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum TimeoutKind {
-    /// The SDK's `connectionTimeout`: from hand-over until the socket's TCP connect, so time
-    /// queued for a socket counts.
-    Connection {
-        /// Whether the request was still queued or already connecting.
-        queued: bool,
-    },
-    /// The SDK's `requestTimeout` with `throwOnRequestTimeout`: from hand-over until the
-    /// response headers, queue wait included.
-    Request {
-        /// Whether the request was still waiting for a socket when it fired.
-        queued: bool,
-    },
-    /// A credentials endpoint did not answer within its timeout (1 s, as in the SDK).
-    Credentials,
-}
-
-/// A timer fired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?} timeout after {} ms", after.as_millis())]
-pub struct TimeoutError {
-    /// Which timer.
-    pub kind: TimeoutKind,
-    /// Its configured duration.
-    pub after: Duration,
-}
-
-impl TimeoutError {
-    /// Whether the request was still waiting for a socket when the timer fired.
-    pub fn while_queued(&self) -> bool {
-        matches!(
-            self.kind,
-            TimeoutKind::Connection { queued: true } | TimeoutKind::Request { queued: true }
-        )
     }
 }
 
@@ -178,94 +138,23 @@ impl ErrorDetail {
             ErrorDetail::InvalidRequest(_) => ErrorKind::InvalidRequest,
         }
     }
+}
 
-    /// Classifies a pool's connect error: EMFILE/ENFILE and the connection timeout get their
-    /// own variants.
-    pub(crate) fn from_connect(error: ConnectError) -> Self {
+impl From<TransportError> for ErrorDetail {
+    /// The transport's failure, one variant for one variant: the transport classified it
+    /// already (EMFILE apart, connect apart from in-flight, which timer fired).
+    fn from(error: TransportError) -> Self {
         match error {
-            ConnectError::FileDescriptorsExhausted(io) => ErrorDetail::FileDescriptorsExhausted(io),
-            ConnectError::ConnectionTimeout { timeout, phase } => {
-                ErrorDetail::Timeout(TimeoutError {
-                    kind: TimeoutKind::Connection {
-                        queued: phase == TimeoutPhase::Queued,
-                    },
-                    after: timeout,
-                })
+            TransportError::FileDescriptorsExhausted(io) => {
+                ErrorDetail::FileDescriptorsExhausted(io)
             }
-            other => ErrorDetail::Connect(other),
-        }
-    }
-
-    /// Classifies an error from the HTTP stack. A connect error anywhere in its source chain
-    /// (the hyper-util pool boxes it) is classified as [`from_connect`](Self::from_connect)
-    /// does; an EMFILE `io::Error` in the chain is fd exhaustion.
-    pub(crate) fn from_http(error: BoxError) -> Self {
-        let mut source: Option<&(dyn StdError + 'static)> = Some(error.as_ref());
-        let mut connect = false;
-        while let Some(e) = source {
-            if e.downcast_ref::<ConnectError>().is_some() {
-                connect = true;
-                break;
+            TransportError::Connect(c) => ErrorDetail::Connect(c),
+            TransportError::Timeout(t) => ErrorDetail::Timeout(t),
+            TransportError::Connection(e) => ErrorDetail::Connection(e),
+            TransportError::LimitClosed => {
+                ErrorDetail::InvalidRequest(TransportError::LimitClosed.to_string())
             }
-            if let Some(io) = e.downcast_ref::<io::Error>()
-                && matches!(io.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
-            {
-                return ErrorDetail::FileDescriptorsExhausted(io::Error::from_raw_os_error(
-                    io.raw_os_error().unwrap_or(libc::EMFILE),
-                ));
-            }
-            source = e.source();
         }
-        if connect {
-            return match find_connect_error(error) {
-                Ok(connect) => ErrorDetail::from_connect(connect),
-                Err(error) => ErrorDetail::Connection(error),
-            };
-        }
-        ErrorDetail::Connection(error)
-    }
-}
-
-/// Takes the [`ConnectError`] out of an error chain whose head is, or whose direct source is,
-/// one. hyper-util's legacy client wraps connector errors once.
-fn find_connect_error(error: BoxError) -> Result<ConnectError, BoxError> {
-    let error = match error.downcast::<ConnectError>() {
-        Ok(connect) => return Ok(*connect),
-        Err(error) => error,
-    };
-    // The legacy client's error keeps its cause private; rebuild an equivalent connect error
-    // from what the chain exposes.
-    let mut source: Option<&(dyn StdError + 'static)> = Some(error.as_ref());
-    while let Some(e) = source {
-        if let Some(c) = e.downcast_ref::<ConnectError>() {
-            return Ok(clone_connect_error(c));
-        }
-        source = e.source();
-    }
-    Err(error)
-}
-
-/// A stand-in copy of a borrowed connect error, keeping its variant and OS error code.
-fn clone_connect_error(error: &ConnectError) -> ConnectError {
-    let io_of = |e: &io::Error| match e.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(e.kind(), e.to_string()),
-    };
-    match error {
-        ConnectError::FileDescriptorsExhausted(e) => {
-            ConnectError::FileDescriptorsExhausted(io_of(e))
-        }
-        ConnectError::Refused(e) => ConnectError::Refused(io_of(e)),
-        ConnectError::Reset(e) => ConnectError::Reset(io_of(e)),
-        ConnectError::Io(e) => ConnectError::Io(io_of(e)),
-        ConnectError::Tls(e) => ConnectError::Tls(e.clone()),
-        ConnectError::InvalidServerName(name) => ConnectError::InvalidServerName(name.clone()),
-        ConnectError::TlsNotConfigured(origin) => ConnectError::TlsNotConfigured(origin.clone()),
-        ConnectError::ConnectionTimeout { timeout, phase } => ConnectError::ConnectionTimeout {
-            timeout: *timeout,
-            phase: *phase,
-        },
-        other => ConnectError::Io(io::Error::other(other.to_string())),
     }
 }
 
@@ -364,32 +253,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emfile_is_its_own_kind_wherever_it_is_found() {
-        let d = ErrorDetail::from_connect(ConnectError::from_io(io::Error::from_raw_os_error(24)));
-        assert_eq!(d.kind(), ErrorKind::FileDescriptorsExhausted);
-        let boxed: BoxError = Box::new(ConnectError::from_io(io::Error::from_raw_os_error(24)));
+    fn transport_errors_keep_their_kind() {
+        let emfile = TransportError::FileDescriptorsExhausted(io::Error::from_raw_os_error(24));
         assert_eq!(
-            ErrorDetail::from_http(boxed).kind(),
+            ErrorDetail::from(emfile).kind(),
             ErrorKind::FileDescriptorsExhausted
         );
-        let refused: BoxError = Box::new(ConnectError::from_io(io::Error::from_raw_os_error(
+        let refused = TransportError::Connect(ConnectError::from_io(io::Error::from_raw_os_error(
             libc::ECONNREFUSED,
         )));
-        assert_eq!(ErrorDetail::from_http(refused).kind(), ErrorKind::Connect);
-        let other: BoxError = Box::new(io::Error::from_raw_os_error(libc::ECONNRESET));
-        assert_eq!(ErrorDetail::from_http(other).kind(), ErrorKind::Connection);
-    }
-
-    #[test]
-    fn connection_timeout_keeps_its_phase() {
-        let d = ErrorDetail::from_connect(ConnectError::ConnectionTimeout {
-            timeout: Duration::from_millis(5),
-            phase: TimeoutPhase::Queued,
-        });
-        let ErrorDetail::Timeout(t) = d else {
-            panic!("not a timeout: {d:?}");
-        };
-        assert!(t.while_queued());
+        assert_eq!(ErrorDetail::from(refused).kind(), ErrorKind::Connect);
+        assert_eq!(
+            ErrorDetail::from(TransportError::LimitClosed).kind(),
+            ErrorKind::InvalidRequest
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The S3 client: operations, SigV4 signing, credentials, the SDK's standard retry mode and
-//! typed errors, over either pool of [`crate::client`].
+//! typed errors, over either pool of [`crate::transport`].
 //!
 //! Invariant: every call returns what happened with its result: an [`Output`] (value and
 //! [`Outcome`]) or an [`S3Error`] (typed detail and `Outcome`). Failures during a run are
@@ -16,11 +16,9 @@
 //! - [`credentials`]: sources (static, environment, container, IMDSv2) and the memoizing
 //!   provider.
 //! - `retry`: [`RetryConfig`], classification, backoff and the retry quota.
-//! - `body`: [`S3Body`], including the `Expect: 100-continue` gate.
-//! - `error`, `xml`: [`S3Error`] and S3's XML error body.
+//! - `error`, `xml`: [`S3Error`] (wrapping the transport's errors) and S3's XML error body.
 //! - `outcome`, `stats`: per-call [`Outcome`] and per-run [`ClientStats`].
 
-pub mod body;
 mod client;
 mod config;
 pub mod credentials;
@@ -32,18 +30,15 @@ mod signer;
 mod stats;
 mod xml;
 
-pub use body::S3Body;
 pub use client::{Output, S3Client};
 pub use config::{BuildError, ClientConfig, DEFAULT_EXPECT_CONTINUE_THRESHOLD};
 pub use credentials::{Credentials, CredentialsProvider, CredentialsSource};
-pub use error::{
-    BoxError, ErrorDetail, ErrorKind, S3Error, ServiceError, TimeoutError, TimeoutKind,
-};
+pub use error::{ErrorDetail, ErrorKind, S3Error, ServiceError};
 pub use ops::{
     CommonPrefix, CreateBucketOutput, DeleteObjectOutput, GetObjectOutput, HeadObjectOutput,
     ListObjectsV2Output, ListObjectsV2Request, Object, PutObjectOutput, Verify,
 };
-pub use outcome::{ContinueWait, Op, Outcome, RetryCounts, RetryReason, SocketUse};
+pub use outcome::{Op, Outcome, RetryCounts, RetryReason};
 pub use retry::RetryConfig;
 pub use signer::{PayloadSigning, Signer};
 pub use stats::{ClientCounters, ClientStats};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::pool::Handshake;
+use crate::transport::{ContinueWait, SocketUse};
 
 /// The S3 operations the client speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -116,34 +116,6 @@ impl RetryCounts {
             RetryReason::Connection => &mut self.connection,
         }
     }
-}
-
-/// The socket an attempt ran on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct SocketUse {
-    /// The socket's id, unique within its pool (not across pools).
-    pub id: u64,
-    /// Whether it had carried a request before this one.
-    pub reused: bool,
-    /// How its TLS handshake went.
-    pub handshake: Handshake,
-    /// Whether it was a fresh connection outside the pool, opened for an
-    /// `Expect: 100-continue` request (the SDK's behaviour with its own agent).
-    pub unpooled: bool,
-}
-
-/// How an `Expect: 100-continue` request's body was released.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum ContinueWait {
-    /// The server answered `100 Continue`; the body followed.
-    Continue,
-    /// The final response came first; the body was not sent (an early error).
-    Response,
-    /// Nothing came within `max(6 s, requestTimeout)`; the body was sent anyway.
-    Timer,
-    /// The header was sent and the body with it at once: what the SDK does with an agent the
-    /// caller supplied (smithy-typescript PR #1757), and what the hyper-util pool does.
-    Immediate,
 }
 
 /// What happened while one S3 call ran, all attempts included.

@@ -11,9 +11,10 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::error::{ErrorDetail, TimeoutKind};
+use super::error::ErrorDetail;
 use super::outcome::RetryReason;
 use crate::pool::ConnectError;
+use crate::transport::TimeoutKind;
 
 /// Throttling error codes (smithy `service-error-classification/constants.ts`,
 /// `THROTTLING_ERROR_CODES`).
@@ -171,7 +172,6 @@ pub(crate) fn classify(error: &ErrorDetail) -> Option<RetryReason> {
             TimeoutKind::Connection { .. } | TimeoutKind::Request { .. } => {
                 Some(RetryReason::Timeout)
             }
-            TimeoutKind::Credentials => None,
         },
         // ECONNREFUSED, ECONNRESET, EPIPE and unreachable hosts are in the SDK's transient
         // codes; EMFILE, TLS and configuration errors are not.
@@ -248,7 +248,8 @@ impl RetryQuota {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::s3::error::{ServiceError, TimeoutError};
+    use crate::s3::error::ServiceError;
+    use crate::transport::TimeoutError;
 
     fn service(status: u16, code: &str) -> ErrorDetail {
         ErrorDetail::Service(ServiceError {

@@ -12,11 +12,12 @@ use serde_json::{Map, Value};
 
 use super::config::SweepConfig;
 use super::target::FactoryTarget;
-use crate::client::{self, ClientFactory, PoolConfig};
 use crate::metrics::{self, Repetition};
+use crate::modes::{self, ClientFactory};
 use crate::pool::AgentOptions;
 use crate::results::{ClientMode, Op, Point, PoolKind, ResultWriter};
 use crate::s3::ClientConfig;
+use crate::transport::PoolConfig;
 use crate::workload::{self, OpMix, Pacing, Workload};
 
 /// Where requests go.
@@ -119,7 +120,7 @@ pub struct RunRecord {
     /// The samples, folded.
     pub repetition: Repetition,
     /// The client pools' counters for the run.
-    pub pool: crate::client::PoolStats,
+    pub pool: crate::transport::PoolStats,
     /// Client CPU time of the run.
     pub cpu: Duration,
     /// The embedded server's counters for the run (empty for external endpoints).
@@ -219,11 +220,11 @@ fn pool_config(c: &SweepConfig, spec: &PointSpec) -> PoolConfig {
     }
 }
 
-fn client_mode(c: &SweepConfig, mode: ClientMode) -> client::ClientMode {
+fn client_mode(c: &SweepConfig, mode: ClientMode) -> modes::ClientMode {
     match mode {
-        ClientMode::Shared => client::ClientMode::Shared,
-        ClientMode::PerRequest => client::ClientMode::PerRequest,
-        ClientMode::SharedHandler => client::ClientMode::SharedHandler {
+        ClientMode::Shared => modes::ClientMode::Shared,
+        ClientMode::PerRequest => modes::ClientMode::PerRequest,
+        ClientMode::SharedHandler => modes::ClientMode::SharedHandler {
             clients: NonZeroUsize::new(c.shared_handler_clients).unwrap_or(NonZeroUsize::MIN),
         },
     }
@@ -340,7 +341,7 @@ async fn populate(c: &SweepConfig, config: &ClientConfig) -> anyhow::Result<()> 
         config.clone().pool(PoolConfig::agent(
             AgentOptions::sdk_default().max_sockets(32),
         )),
-        client::ClientMode::Shared,
+        modes::ClientMode::Shared,
     )?;
     let target = Arc::new(FactoryTarget {
         factory,
@@ -386,7 +387,7 @@ pub async fn run_once(
     let config = base.clone().pool(pool_config(c, spec));
     // Warm-up on a throwaway client, so the measured client starts cold.
     if c.warmup > 0 {
-        let warm = ClientFactory::new(config.clone(), client::ClientMode::Shared)?;
+        let warm = ClientFactory::new(config.clone(), modes::ClientMode::Shared)?;
         let w = workload(c, spec, c.warmup, seed);
         let target = Arc::new(FactoryTarget {
             factory: warm,

@@ -2,7 +2,7 @@
 //! (shared, a new one, or one of the shared-handler clients), and its outcome becomes a
 //! [`Reply`] with retries by reason and the error class a sweep counts.
 
-use crate::client::ClientFactory;
+use crate::modes::ClientFactory;
 use crate::s3::{ErrorKind, Outcome, RetryReason, S3Error};
 use crate::workload::{ErrorClass, OpKind, Reply, Request, Target};
 

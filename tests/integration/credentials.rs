@@ -5,7 +5,7 @@
 use http::StatusCode;
 use mock_s3::MockS3;
 use mock_s3::ops::Operation;
-use poolsweep::client::{ClientFactory, ClientMode};
+use poolsweep::modes::{ClientFactory, ClientMode};
 use poolsweep::pool::AgentOptions;
 use poolsweep::s3::credentials::{ContainerEndpoint, CredentialsError, ImdsEndpoint};
 use poolsweep::s3::{CredentialsSource, ErrorDetail, ErrorKind};

@@ -5,9 +5,10 @@
 
 use bytes::Bytes;
 use mock_s3::ops::Operation;
-use poolsweep::client::PoolConfig;
 use poolsweep::pool::AgentOptions;
-use poolsweep::s3::{ContinueWait, S3Client, Verify};
+use poolsweep::s3::{S3Client, Verify};
+use poolsweep::transport::ContinueWait;
+use poolsweep::transport::PoolConfig;
 
 use crate::util::{body, server, settled};
 

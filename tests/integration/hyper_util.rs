@@ -3,8 +3,9 @@
 //! flight; it does not cap sockets, and the server agrees with whatever the client counted.
 
 use mock_s3::ops::Operation;
-use poolsweep::client::{ClientFactory, ClientMode, PoolConfig, PoolKind};
+use poolsweep::modes::{ClientFactory, ClientMode};
 use poolsweep::s3::ClientConfig;
+use poolsweep::transport::{PoolConfig, PoolKind};
 
 use crate::util::{put_batch, server, settled};
 

@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 
 use mock_s3::ops::Operation;
-use poolsweep::client::{ClientFactory, ClientMode};
+use poolsweep::modes::{ClientFactory, ClientMode};
 use poolsweep::pool::AgentOptions;
 
 use crate::util::{agent_config, put_batch, server, settled};

@@ -2,11 +2,11 @@
 //! errors come back typed, with code, status and request id.
 
 use bytes::Bytes;
-use poolsweep::client::PoolConfig;
 use poolsweep::pool::AgentOptions;
 use poolsweep::s3::{
     ClientConfig, ErrorKind, ListObjectsV2Request, Op, PayloadSigning, S3Client, Verify,
 };
+use poolsweep::transport::PoolConfig;
 
 use crate::util::server;
 

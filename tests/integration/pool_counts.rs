@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mock_s3::MockS3;
 use mock_s3::ops::Operation;
-use poolsweep::client::{ClientFactory, ClientMode};
+use poolsweep::modes::{ClientFactory, ClientMode};
 use poolsweep::pool::{AgentOptions, Scheduling};
 use poolsweep::s3::S3Client;
 

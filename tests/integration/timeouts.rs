@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use mock_s3::ops::Operation;
-use poolsweep::client::Endpoint;
 use poolsweep::pool::AgentOptions;
-use poolsweep::s3::{ErrorKind, RetryConfig, S3Client, TimeoutKind};
+use poolsweep::s3::{ErrorKind, RetryConfig, S3Client};
+use poolsweep::transport::Endpoint;
+use poolsweep::transport::TimeoutKind;
 
 use crate::util::{agent_config, body, server, settled};
 

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mock_s3::{MetricsSnapshot, MockS3};
-use poolsweep::client::{ClientFactory, PoolConfig};
+use poolsweep::modes::ClientFactory;
 use poolsweep::pool::AgentOptions;
 use poolsweep::s3::{ClientConfig, Output, PutObjectOutput, S3Client, S3Error};
+use poolsweep::transport::PoolConfig;
 
 /// A mock with a bucket `bkt`, on two server threads.
 pub(crate) fn server() -> MockS3 {

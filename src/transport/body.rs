@@ -20,7 +20,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use super::outcome::ContinueWait;
+use super::attempt::ContinueWait;
 
 /// The SDK waits at least this long for `100 Continue` before sending the body anyway:
 /// `max(6000, requestTimeout)` ms (`write-request-body.ts`, smithy-typescript PR #1505).

@@ -20,15 +20,13 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::RootCertStore;
 use tokio::sync::Semaphore;
 
-use super::agent_pool::request_timeout;
+use super::attempt::{Attempt, AttemptFacts, ContinueWait, Prepared, SocketUse};
+use super::body::S3Body;
 use super::deadline::{Deadline, RequestTimeout};
 use super::endpoint::Endpoint;
-use super::pool::{Attempt, AttemptFacts, Prepared};
+use super::error::TransportError;
 use super::stats::PoolCounters;
 use super::tls_connector::{ConnInfo, TlsConnector};
-use crate::s3::ErrorDetail;
-use crate::s3::body::S3Body;
-use crate::s3::{ContinueWait, SocketUse};
 
 /// The hyper-util legacy client transport.
 pub struct HyperUtilPool {
@@ -106,12 +104,11 @@ impl HyperUtilPool {
                 Ok(Ok(permit)) => Some(permit),
                 Ok(Err(_closed)) => {
                     // The semaphore is never closed; answer rather than panic if it were.
-                    let detail = ErrorDetail::InvalidRequest("in-flight limit closed".to_owned());
-                    return Attempt::failed(facts, detail);
+                    return Attempt::failed(facts, TransportError::LimitClosed);
                 }
                 Err(_) => {
                     facts.socket_wait = handed_over.elapsed();
-                    return Attempt::failed(facts, request_timeout(timeout, true));
+                    return Attempt::failed(facts, TransportError::request_timeout(timeout, true));
                 }
             },
         };
@@ -121,9 +118,11 @@ impl HyperUtilPool {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 facts.timeout_warning = deadline.warned();
-                return Attempt::failed(facts, ErrorDetail::from_http(Box::new(error)));
+                return Attempt::failed(facts, TransportError::from_http(Box::new(error)));
             }
-            Err(_) => return Attempt::failed(facts, request_timeout(timeout, false)),
+            Err(_) => {
+                return Attempt::failed(facts, TransportError::request_timeout(timeout, false));
+            }
         };
         facts.timeout_warning = deadline.warned();
         if let Some(info) = response.extensions().get::<ConnInfo>() {
@@ -142,7 +141,7 @@ impl HyperUtilPool {
                 facts,
                 http::Response::from_parts(parts, collected.to_bytes()),
             ),
-            Err(error) => Attempt::failed(facts, ErrorDetail::Connection(Box::new(error))),
+            Err(error) => Attempt::failed(facts, TransportError::Connection(Box::new(error))),
         }
     }
 }

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::mode::ClientMode;
-use super::pool::Pool;
-use super::stats::{PoolCounters, PoolStats};
 use crate::s3::{
     BuildError, ClientConfig, ClientCounters, ClientStats, CredentialsProvider, S3Client,
 };
+use crate::transport::{Pool, PoolCounters, PoolStats};
 
 /// Makes and hands out clients.
 ///
@@ -23,9 +22,10 @@ use crate::s3::{
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use poolsweep::client::{ClientFactory, ClientMode, PoolConfig};
+/// use poolsweep::modes::{ClientFactory, ClientMode};
 /// use poolsweep::pool::AgentOptions;
 /// use poolsweep::s3::ClientConfig;
+/// use poolsweep::transport::PoolConfig;
 ///
 /// let server = mock_s3::MockS3::builder().start()?;
 /// server.create_bucket("bucket")?;

@@ -7,13 +7,7 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::time::Instant;
-
-use bytes::Bytes;
-use http::uri::PathAndQuery;
-use http::{HeaderMap, Method, Response};
 use rustls::RootCertStore;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +16,6 @@ use super::endpoint::Endpoint;
 use super::hyper_util_pool::HyperUtilPool;
 use super::stats::PoolCounters;
 use crate::pool::AgentOptions;
-use crate::s3::ErrorDetail;
-use crate::s3::{ContinueWait, SocketUse};
 
 /// Which pool a client uses, and its settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,49 +135,6 @@ impl Pool {
             (Pool::Agent(a), Pool::Agent(b)) => Arc::ptr_eq(a, b),
             (Pool::HyperUtil(a), Pool::HyperUtil(b)) => Arc::ptr_eq(a, b),
             _ => false,
-        }
-    }
-}
-
-/// A signed request, ready for a pool.
-pub(crate) struct Prepared {
-    pub(crate) method: Method,
-    pub(crate) path: PathAndQuery,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-    pub(crate) expect_continue: bool,
-    /// When the attempt was handed to the pool: its request timeout and socket wait run
-    /// from here.
-    pub(crate) handed_over: Instant,
-}
-
-/// What one attempt learned, whatever its result.
-#[derive(Debug, Default)]
-pub(crate) struct AttemptFacts {
-    pub(crate) socket: Option<SocketUse>,
-    pub(crate) socket_wait: Duration,
-    pub(crate) expect_continue: Option<ContinueWait>,
-    pub(crate) timeout_warning: bool,
-}
-
-/// One attempt: its facts and the response (body read) or the error.
-pub(crate) struct Attempt {
-    pub(crate) facts: AttemptFacts,
-    pub(crate) result: Result<Response<Bytes>, ErrorDetail>,
-}
-
-impl Attempt {
-    pub(crate) fn done(facts: AttemptFacts, response: Response<Bytes>) -> Self {
-        Self {
-            facts,
-            result: Ok(response),
-        }
-    }
-
-    pub(crate) fn failed(facts: AttemptFacts, error: ErrorDetail) -> Self {
-        Self {
-            facts,
-            result: Err(error),
         }
     }
 }

@@ -10,22 +10,22 @@
 
 use std::pin::pin;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use http::header::CONNECTION;
 use http::{Request, StatusCode, Uri};
 use rustls::RootCertStore;
 use serde::{Deserialize, Serialize};
 
+use super::attempt::{Attempt, AttemptFacts, ContinueWait, Prepared, SocketUse};
+use super::body::{MIN_CONTINUE_WAIT, S3Body};
 use super::counting::CountingConnector;
 use super::deadline::{Deadline, RequestTimeout};
 use super::endpoint::Endpoint;
-use super::pool::{Attempt, AttemptFacts, Prepared};
+use super::error::TransportError;
 use super::stats::PoolCounters;
-use crate::pool::{Agent, AgentOptions, HttpConnector, Origin, read_body_and_release};
-use crate::s3::body::{MIN_CONTINUE_WAIT, S3Body};
-use crate::s3::{ContinueWait, SocketUse};
-use crate::s3::{ErrorDetail, TimeoutError, TimeoutKind};
+use crate::pool::{
+    Agent, AgentOptions, ConnectError, HttpConnector, Origin, read_body_and_release,
+};
 
 /// The Agent type the S3 client uses: poolsweep's connector (TCP, rustls, hyper HTTP/1.1)
 /// with [`S3Body`] request bodies, counted into the client's [`PoolCounters`].
@@ -133,10 +133,7 @@ impl AgentPool {
             match self.unpooled() {
                 Ok(agent) => agent,
                 Err(e) => {
-                    return Attempt::failed(
-                        facts,
-                        ErrorDetail::Connect(crate::pool::ConnectError::Tls(e)),
-                    );
+                    return Attempt::failed(facts, TransportError::Connect(ConnectError::Tls(e)));
                 }
             }
         } else {
@@ -176,11 +173,11 @@ impl AgentPool {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {
                 facts.socket_wait = handed_over.elapsed();
-                return Attempt::failed(facts, ErrorDetail::from_connect(error));
+                return Attempt::failed(facts, TransportError::from_connect(error));
             }
             Err(_) => {
                 facts.socket_wait = handed_over.elapsed();
-                return Attempt::failed(facts, request_timeout(timeout, true));
+                return Attempt::failed(facts, TransportError::request_timeout(timeout, true));
             }
         };
         facts.socket_wait = socket.queue_wait();
@@ -203,11 +200,11 @@ impl AgentPool {
             Ok(Err(error)) => {
                 socket.close_on_error();
                 facts.timeout_warning = deadline.warned();
-                return Attempt::failed(facts, ErrorDetail::Connection(Box::new(error)));
+                return Attempt::failed(facts, TransportError::Connection(Box::new(error)));
             }
             Err(_) => {
                 socket.close_on_error();
-                return Attempt::failed(facts, request_timeout(timeout, false));
+                return Attempt::failed(facts, TransportError::request_timeout(timeout, false));
             }
         };
         facts.timeout_warning = deadline.warned();
@@ -216,15 +213,7 @@ impl AgentPool {
         }
         match read_body_and_release(socket, response).await {
             Ok((response, _released)) => Attempt::done(facts, response),
-            Err(error) => Attempt::failed(facts, ErrorDetail::Connection(Box::new(error))),
+            Err(error) => Attempt::failed(facts, TransportError::Connection(Box::new(error))),
         }
     }
-}
-
-/// The error for a fired `requestTimeout`.
-pub(crate) fn request_timeout(timeout: Option<RequestTimeout>, queued: bool) -> ErrorDetail {
-    ErrorDetail::Timeout(TimeoutError {
-        kind: TimeoutKind::Request { queued },
-        after: timeout.map_or(Duration::ZERO, |t| t.after),
-    })
 }
