@@ -15,6 +15,7 @@ use crate::config::{Config, KeyType, StorageMode};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::ops::App;
 use crate::profile::Profile;
+use crate::reset::{ResetOptions, ResetReport};
 use crate::tls::Certificates;
 
 /// Builds a [`MockS3`]. Each setter states its default.
@@ -221,9 +222,41 @@ impl MockS3 {
         format!("{}/__mock/imds", self.endpoint)
     }
 
-    /// Sets the counters to zero.
+    /// Sets the counters to zero, and nothing else (see [`MockS3::reset`] for the whole
+    /// state). Gauges keep their value.
     pub fn reset_metrics(&self) {
         self.app.metrics.reset();
+    }
+
+    /// Puts the server back as it started, as `POST /__mock/reset` does: closes every
+    /// connection from before (waiting up to `options.wait` for them to close), gives every
+    /// prefix a fresh rate-limit budget, starts the random sequence again from request 0
+    /// (with `options.seed` if given) and sets the counters to zero. The profile and stored
+    /// objects stay. See [`crate::reset`].
+    ///
+    /// Runs on the server's own threads, so it can be awaited from any runtime.
+    pub async fn reset(&self, options: ResetOptions) -> ResetReport {
+        let app = self.app.clone();
+        let task = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives until the handle is dropped")
+            .spawn(async move { app.reset(&options, false).await });
+        task.await.expect("the reset task does not panic")
+    }
+
+    /// [`MockS3::reset`] for synchronous callers: blocks the calling thread until done
+    /// (allowed inside another runtime too, as [`MockS3::shutdown`] is).
+    pub fn reset_blocking(&self, options: ResetOptions) -> ResetReport {
+        let app = self.app.clone();
+        let (tx, rx) = mpsc::channel();
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until the handle is dropped")
+            .spawn(async move {
+                let _ = tx.send(app.reset(&options, false).await);
+            });
+        rx.recv().expect("the reset task does not panic")
     }
 
     /// Bytes of object data held in memory now.

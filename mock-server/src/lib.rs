@@ -14,6 +14,7 @@
 //! - [`metrics`]: exact counters kept in atomics.
 //! - [`profile`]: how the server behaves under load (presets `ideal`, `s3-like`, `congested`).
 //! - [`ratelimit`]: S3's per-prefix request-rate limits (lock-free GCRA).
+//! - [`reset`]: one reset that puts a running server back as it started (between runs).
 //! - [`pace`]: per-connection bandwidth and stalled-upload detection for bodies.
 //! - [`credentials`]: container and IMDSv2 credential endpoints.
 //! - [`auth`]: SigV4 verification and `aws-chunked` decoding.
@@ -45,6 +46,7 @@ pub mod ops;
 pub mod pace;
 pub mod profile;
 pub mod ratelimit;
+pub mod reset;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -54,3 +56,4 @@ pub use config::{Config, KeyType, StorageMode};
 pub use handle::{MockS3, MockS3Builder};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use profile::Profile;
+pub use reset::{ResetOptions, ResetReport};

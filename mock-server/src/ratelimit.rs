@@ -6,6 +6,11 @@
 //! refused (503 SlowDown) without consuming budget. Each budget is one `AtomicU64` (the
 //! theoretical arrival time, in ns since the limiter started) updated by compare-and-swap, so
 //! admission takes no lock. Budgets live in a lock-free map keyed by prefix.
+//!
+//! The budgets read the real clock, as S3's do, so how many requests a run gets refused
+//! depends on how fast it sends. Two runs see exactly the same number of SlowDowns only
+//! while no budget refills during the run (a burst against a slow refill); a test that needs
+//! exact counts chooses such a rate rather than a virtual clock, so that it tests this limiter.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +29,8 @@ struct Budget {
     born: u64,
 }
 
-/// The limiter of one server. Replaced (with fresh budgets) when the profile changes.
+/// The limiter of one server. Replaced (with fresh budgets) when the profile changes and at
+/// every reset ([`crate::reset`]).
 #[derive(Debug)]
 pub struct Limiter {
     epoch: Instant,

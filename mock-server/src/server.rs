@@ -17,7 +17,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -78,12 +77,40 @@ async fn admin_metrics(State(app): State<Arc<App>>, req: Request) -> axum::respo
     json(&app.metrics.snapshot())
 }
 
+/// `POST /__mock/reset[?seed=N][&wait_ms=N]`: the server as it started (see [`crate::reset`]),
+/// answered with a [`ResetReport`](crate::reset::ResetReport). The connection that asked
+/// closes after the answer, like every connection from before the reset.
 async fn admin_reset(State(app): State<Arc<App>>, req: Request) -> axum::response::Response {
     if !admin_allowed(&req) {
         return http::StatusCode::FORBIDDEN.into_response();
     }
-    app.metrics.reset();
-    http::StatusCode::NO_CONTENT.into_response()
+    let mut options = crate::reset::ResetOptions::default();
+    for (k, v) in form_pairs(req.uri().query()) {
+        let parsed = v.parse::<u64>();
+        match (k, parsed) {
+            ("seed", Ok(n)) => options.seed = Some(n),
+            ("wait_ms", Ok(n)) => options.wait = Duration::from_millis(n),
+            ("seed" | "wait_ms", Err(_)) => {
+                let message = format!("{k}={v}: not a non-negative integer");
+                return (http::StatusCode::BAD_REQUEST, message).into_response();
+            }
+            _ => {
+                let message = format!("unknown parameter `{k}`; parameters: seed, wait_ms");
+                return (http::StatusCode::BAD_REQUEST, message).into_response();
+            }
+        }
+    }
+    let own_connection = req.extensions().get::<Peer>().is_some();
+    json(&app.reset(&options, own_connection).await)
+}
+
+/// `k=v` pairs of a query, `k` alone as `(k, "")`.
+fn form_pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
 }
 
 async fn admin_get_profile(State(app): State<Arc<App>>, req: Request) -> axum::response::Response {
@@ -140,7 +167,6 @@ pub async fn run(
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
     let router = router(app.clone());
-    let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let profile = app.profile();
@@ -155,7 +181,7 @@ pub async fn run(
                     break;
                 }
                 tokio::select! {
-                    () = &mut shutdown => return finish(listener, graceful).await,
+                    () = &mut shutdown => return finish(listener, &app).await,
                     () = closed => {}
                 }
             }
@@ -183,50 +209,57 @@ pub async fn run(
             continue;
         }
         app.metrics.connection_opened();
+        let mut cohort = app.cohorts.enter();
         let app = app.clone();
         let router = router.clone();
         let acceptor = acceptor.clone();
-        let watcher = graceful.watcher();
         tokio::spawn(async move {
             match acceptor {
-                None => serve(tcp, peer, &app, router, watcher).await,
+                None => serve(tcp, peer, &app, router, &mut cohort).await,
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(
-                        Duration::from_millis(profile.connections.tls_handshake_timeout_ms),
-                        acceptor.accept(tcp),
-                    )
-                    .await;
+                    let handshake = tokio::select! {
+                        // A reset or shutdown does not wait for a handshake to finish.
+                        () = cohort.closing() => None,
+                        h = tokio::time::timeout(
+                            Duration::from_millis(profile.connections.tls_handshake_timeout_ms),
+                            acceptor.accept(tcp),
+                        ) => Some(h),
+                    };
                     match handshake {
-                        Ok(Ok(tls)) => {
+                        Some(Ok(Ok(tls))) => {
                             let resumed = tls.get_ref().1.handshake_kind()
                                 == Some(rustls::HandshakeKind::Resumed);
                             app.metrics.tls_handshake(resumed);
-                            serve(tls, peer, &app, router, watcher).await;
+                            serve(tls, peer, &app, router, &mut cohort).await;
                         }
-                        Ok(Err(e)) => {
+                        Some(Ok(Err(e))) => {
                             app.metrics.tls_failed();
                             tracing::debug!(%peer, "TLS handshake failed: {e}");
                         }
-                        Err(_) => {
+                        Some(Err(_)) => {
                             app.metrics.tls_failed();
                             tracing::debug!(%peer, "TLS handshake timed out");
+                        }
+                        None => {
+                            tracing::debug!(%peer, "closed during its TLS handshake by a reset or shutdown");
                         }
                     }
                 }
             }
             app.metrics.connection_closed();
+            // The cohort counts the connection until here, so a reset that waited for it
+            // sees every counter it touched.
+            drop(cohort);
             app.connection_closed.notify_waiters();
         });
     }
-    finish(listener, graceful).await;
+    finish(listener, &app).await;
 }
 
-async fn finish(listener: TcpListener, graceful: GracefulShutdown) {
+/// Stops accepting and closes every connection (as a reset does), waiting up to [`GRACE`].
+async fn finish(listener: TcpListener, app: &App) {
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if app.cohorts.rotate().0.drained(0, GRACE).await > 0 {
         tracing::debug!("connections still open after the grace period");
     }
 }
@@ -236,7 +269,7 @@ async fn serve<IO>(
     peer: SocketAddr,
     app: &App,
     router: Router,
-    watcher: hyper_util::server::graceful::Watcher,
+    cohort: &mut crate::reset::ConnectionGuard,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -268,7 +301,16 @@ async fn serve<IO>(
         .keep_alive(true)
         .max_buf_size(app.config.max_header_bytes.max(8192));
     let conn = http.serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(conn).await {
+    tokio::pin!(conn);
+    let outcome = tokio::select! {
+        r = conn.as_mut() => r,
+        () = cohort.closing() => {
+            // Reset or shutdown: an idle connection closes now, a busy one after its response.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = outcome {
         if e.is_timeout() {
             // hyper's header-read timer also runs while a keep-alive connection is idle.
             app.metrics.closed_idle();

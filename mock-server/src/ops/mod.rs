@@ -185,6 +185,8 @@ pub struct App {
     pub issued: crate::credentials::Issued,
     /// Signalled whenever a connection closes (the max-connections gate waits on it).
     pub connection_closed: tokio::sync::Notify,
+    /// Open connections, by the reset they were accepted after.
+    pub cohorts: crate::reset::Cohorts,
     profile: ArcSwap<Profile>,
     limiter: ArcSwap<Limiter>,
     seq: AtomicU64,
@@ -202,6 +204,7 @@ impl App {
             seq: AtomicU64::new(0),
             issued: crate::credentials::Issued::default(),
             connection_closed: tokio::sync::Notify::new(),
+            cohorts: crate::reset::Cohorts::default(),
             config,
             metrics,
             keys,
@@ -224,6 +227,20 @@ impl App {
     /// The next request sequence number (seeds that request's random draws).
     pub fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Relaxed)
+    }
+
+    /// Starts the random sequence again from request 0 (with `seed`, if given) and gives every
+    /// prefix a fresh rate-limit budget; returns the seed in effect. Part of
+    /// [`App::reset`](crate::reset).
+    pub(crate) fn restart_sequence(&self, seed: Option<u64>) -> u64 {
+        if let Some(seed) = seed {
+            let mut p = (*self.profile()).clone();
+            p.seed = seed;
+            self.profile.store(Arc::new(p));
+        }
+        self.limiter.store(Arc::new(Limiter::default()));
+        self.seq.store(0, Relaxed);
+        self.profile().seed
     }
 }
 

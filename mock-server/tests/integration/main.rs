@@ -31,3 +31,7 @@ mod profile;
 
 /// The credential endpoints with the AWS SDK's own IMDS provider.
 mod credentials;
+
+/// One reset puts the server back as it started: same SlowDown and fault counts for two
+/// identical runs, connections from before closed, the gate free, the admin API's reset.
+mod reset;
