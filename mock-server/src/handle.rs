@@ -88,9 +88,19 @@ impl MockS3Builder {
         } else {
             None
         };
+        let metrics = Arc::new(Metrics::default());
+        // Every thread of the server's runtime counts its CPU time in the server's metrics.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads)
             .thread_name("mock-s3")
+            .on_thread_start({
+                let metrics = metrics.clone();
+                move || metrics.cpu().register_current()
+            })
+            .on_thread_stop({
+                let metrics = metrics.clone();
+                move || metrics.cpu().unregister_current()
+            })
             .enable_all()
             .build()
             .context("starting the server runtime")?;
@@ -106,7 +116,6 @@ impl MockS3Builder {
         };
         let scheme = if config.tls { "https" } else { "http" };
         let endpoint = format!("{scheme}://{addr}");
-        let metrics = Arc::new(Metrics::default());
         let app = Arc::new(App::new(config, metrics.clone()));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<()>();

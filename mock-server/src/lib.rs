@@ -11,7 +11,8 @@
 //! - [`tls`]: the crypto provider, the generated CA and leaf certificate, the rustls server config.
 //! - [`server`]: the accept loop: one function of (listener, TLS config, shutdown).
 //! - [`handle`]: [`MockS3`], the embeddable server on its own runtime threads.
-//! - [`metrics`]: exact counters kept in atomics.
+//! - [`metrics`]: exact counters kept in atomics, and the server threads' CPU time.
+//! - [`cpu`]: CPU time of a set of threads in nanoseconds (per-thread kernel accounting).
 //! - [`profile`]: how the server behaves under load (presets `ideal`, `s3-like`, `congested`).
 //! - [`ratelimit`]: S3's per-prefix request-rate limits (lock-free GCRA).
 //! - [`reset`]: one reset that puts a running server back as it started (between runs).
@@ -38,6 +39,7 @@ pub mod auth;
 pub mod checksum;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod credentials;
 pub mod error;
 pub mod handle;

@@ -72,6 +72,10 @@ pub struct Metrics {
     closed_idle: AtomicU64,
     closed_max_requests: AtomicU64,
     credential_fetches: [AtomicU64; 4],
+    /// CPU time of the server's threads (registered by the runtime that runs them).
+    cpu: crate::cpu::ThreadCpu,
+    /// `cpu`'s total at the last reset, ns.
+    cpu_base_ns: AtomicU64,
 }
 
 fn bump_peak(peak: &AtomicU64, now: u64) {
@@ -169,13 +173,19 @@ impl Metrics {
         self.credential_fetches[kind as usize].fetch_add(1, Relaxed);
     }
 
+    /// The server's threads, for their CPU time: a runtime that serves this server registers
+    /// each of its threads here (see [`crate::cpu`]).
+    pub fn cpu(&self) -> &crate::cpu::ThreadCpu {
+        &self.cpu
+    }
+
     /// Connections open right now.
     pub fn connections_open(&self) -> u64 {
         self.connections_open.load(Relaxed)
     }
 
-    /// Sets every counter to zero. Gauges (connections open, requests in flight) keep their
-    /// value and their peaks restart from it.
+    /// Sets every counter to zero, the CPU time included. Gauges (connections open, requests in
+    /// flight) keep their value and their peaks restart from it.
     pub fn reset(&self) {
         let zero = |a: &AtomicU64| a.store(0, Relaxed);
         zero(&self.connections_accepted);
@@ -194,6 +204,8 @@ impl Metrics {
         zero(&self.closed_idle);
         zero(&self.closed_max_requests);
         self.credential_fetches.iter().for_each(zero);
+        self.cpu_base_ns
+            .store(self.cpu.total_ns().unwrap_or(0), Relaxed);
         self.connections_peak
             .store(self.connections_open.load(Relaxed), Relaxed);
         self.peak_in_flight
@@ -255,6 +267,10 @@ impl Metrics {
                     &self.credential_fetches[CredentialFetch::ImdsCredentials as usize]
                 ),
             },
+            cpu_ns: self
+                .cpu
+                .total_ns()
+                .map(|t| t.saturating_sub(get(&self.cpu_base_ns))),
         }
     }
 }
@@ -328,6 +344,11 @@ pub struct MetricsSnapshot {
     pub closed_max_requests: u64,
     /// Credential endpoint calls.
     pub credential_fetches: CredentialCounts,
+    /// CPU time of the server's threads since the last reset, in nanoseconds (user and
+    /// system, from the kernel's per-thread accounting); `None` where /proc is unavailable.
+    /// Divide by `requests` for the server's CPU per request.
+    #[serde(default)]
+    pub cpu_ns: Option<u64>,
 }
 
 impl MetricsSnapshot {
