@@ -68,6 +68,73 @@ impl Algorithm {
             .find(|a| a.name().eq_ignore_ascii_case(name))
     }
 
+    /// Whether S3 accepts this algorithm for a FULL_OBJECT multipart checksum: the CRCs only,
+    /// since only a CRC of the whole object can be combined from the parts' CRCs.
+    pub fn supports_full_object(self) -> bool {
+        self.crc().is_some()
+    }
+
+    /// The checksum type S3 gives a multipart upload that names this algorithm without
+    /// `x-amz-checksum-type`: CRC64NVME supports FULL_OBJECT only, SHA-1 and SHA-256 COMPOSITE
+    /// only, CRC32 and CRC32C default to COMPOSITE
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>).
+    pub fn default_multipart_type(self) -> ChecksumType {
+        if self == Algorithm::Crc64Nvme {
+            ChecksumType::FullObject
+        } else {
+            ChecksumType::Composite
+        }
+    }
+
+    fn crc(self) -> Option<crc_fast::CrcAlgorithm> {
+        use crc_fast::CrcAlgorithm as C;
+        match self {
+            Algorithm::Crc32 => Some(C::Crc32IsoHdlc),
+            Algorithm::Crc32c => Some(C::Crc32Iscsi),
+            Algorithm::Crc64Nvme => Some(C::Crc64Nvme),
+            Algorithm::Sha1 | Algorithm::Sha256 => None,
+        }
+    }
+
+    /// The digest in a base64 checksum value, if it is one of this algorithm's size.
+    pub fn decode(self, value: &str) -> Option<Vec<u8>> {
+        let raw = STANDARD.decode(value.trim()).ok()?;
+        let len = match self {
+            Algorithm::Crc32 | Algorithm::Crc32c => 4,
+            Algorithm::Crc64Nvme => 8,
+            Algorithm::Sha1 => 20,
+            Algorithm::Sha256 => 32,
+        };
+        (raw.len() == len).then_some(raw)
+    }
+
+    /// S3's COMPOSITE checksum of a multipart object: this algorithm over the concatenated
+    /// binary checksums of the parts, in base64, followed by `-N`.
+    pub fn composite(self, parts: &[Vec<u8>]) -> String {
+        format!("{}-{}", self.compute(&parts.concat()), parts.len())
+    }
+
+    /// S3's FULL_OBJECT checksum of a multipart object: the CRC of the whole object, combined
+    /// from each part's CRC and length. `None` for SHA-1 and SHA-256.
+    pub fn combine(self, parts: &[(Vec<u8>, u64)]) -> Option<String> {
+        let crc = self.crc()?;
+        let mut acc: Option<u64> = None;
+        for (digest, len) in parts {
+            let mut be = [0u8; 8];
+            be[8 - digest.len()..].copy_from_slice(digest);
+            let value = u64::from_be_bytes(be);
+            acc = Some(match acc {
+                None => value,
+                Some(a) => crc_fast::checksum_combine(crc, a, value, *len),
+            });
+        }
+        let total = acc.unwrap_or_else(|| crc_fast::checksum(crc, b""));
+        Some(match self {
+            Algorithm::Crc64Nvme => STANDARD.encode(total.to_be_bytes()),
+            _ => STANDARD.encode((total as u32).to_be_bytes()),
+        })
+    }
+
     /// Computes the base64 checksum of `data`.
     pub fn compute(self, data: &[u8]) -> String {
         use crc_fast::CrcAlgorithm as C;
@@ -85,6 +152,44 @@ impl Algorithm {
             Algorithm::Sha256 => STANDARD.encode(sha2::Sha256::digest(data)),
         }
     }
+}
+
+/// How a multipart object's checksum covers it (`x-amz-checksum-type`). A single PUT's
+/// checksum is always FULL_OBJECT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChecksumType {
+    /// A checksum of the whole object's bytes.
+    FullObject,
+    /// A checksum of the parts' checksums, with `-N` (N parts).
+    Composite,
+}
+
+impl ChecksumType {
+    /// The name in headers and XML.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChecksumType::FullObject => "FULL_OBJECT",
+            ChecksumType::Composite => "COMPOSITE",
+        }
+    }
+
+    /// Parses `FULL_OBJECT` or `COMPOSITE` (any case).
+    pub fn parse(value: &str) -> Option<Self> {
+        [ChecksumType::FullObject, ChecksumType::Composite]
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(value.trim()))
+    }
+}
+
+/// The checksum stored with an object and returned with `x-amz-checksum-mode: ENABLED`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectChecksum {
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// The base64 value (with `-N` for a composite one).
+    pub value: String,
+    /// Whole object or composite.
+    pub kind: ChecksumType,
 }
 
 /// The MD5 digest of `data`.
@@ -123,6 +228,39 @@ mod tests {
         );
         assert_eq!(Algorithm::Crc64Nvme.compute(data), "OOJZ0D8xKts=");
         assert_eq!(etag_of(&md5(b"")), "\"d41d8cd98f00b204e9800998ecf8427e\"");
+    }
+
+    #[test]
+    fn full_object_crcs_combine_from_parts() {
+        let whole = b"The quick brown fox jumps over the lazy dog, in three parts.";
+        let parts: [&[u8]; 3] = [&whole[..20], &whole[20..41], &whole[41..]];
+        for alg in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme] {
+            let digests: Vec<(Vec<u8>, u64)> = parts
+                .iter()
+                .map(|p| (alg.decode(&alg.compute(p)).unwrap(), p.len() as u64))
+                .collect();
+            assert_eq!(
+                alg.combine(&digests).unwrap(),
+                alg.compute(whole),
+                "{alg:?}"
+            );
+        }
+        assert_eq!(Algorithm::Sha256.combine(&[]), None);
+    }
+
+    #[test]
+    fn composite_is_a_checksum_of_checksums() {
+        let parts = [b"abc".as_slice(), b"defg".as_slice()];
+        let digests: Vec<Vec<u8>> = parts
+            .iter()
+            .map(|p| sha2::Sha256::digest(p).to_vec())
+            .collect();
+        let want = format!(
+            "{}-2",
+            STANDARD.encode(sha2::Sha256::digest(digests.concat()))
+        );
+        assert_eq!(Algorithm::Sha256.composite(&digests), want);
+        assert_eq!(Algorithm::Sha256.decode("AAAA"), None);
     }
 
     #[test]

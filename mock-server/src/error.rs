@@ -147,6 +147,12 @@ errors! {
     service_unavailable => (SERVICE_UNAVAILABLE, "ServiceUnavailable", "Service is unable to handle request.");
     /// 412 PreconditionFailed.
     precondition_failed => (PRECONDITION_FAILED, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+    /// 409 ConditionalRequestConflict: the key changed while a conditional write was under way.
+    conditional_request_conflict => (CONFLICT, "ConditionalRequestConflict", "A conflicting conditional operation is currently in progress against this resource. Please try again.");
+    /// 416 InvalidPartNumber: `?partNumber=N` beyond the object's parts.
+    invalid_part_number => (RANGE_NOT_SATISFIABLE, "InvalidPartNumber", "The requested partnumber is not satisfiable");
+    /// 400 AccessControlListNotSupported: an ACL on a bucket whose ACLs are disabled (S3's default).
+    acl_not_supported => (BAD_REQUEST, "AccessControlListNotSupported", "The bucket does not allow ACLs");
     /// 411 MissingContentLength.
     missing_content_length => (LENGTH_REQUIRED, "MissingContentLength", "You must provide the Content-Length HTTP header.");
     /// 400 IncompleteBody.

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use crossbeam_skiplist::SkipMap;
 
-use crate::checksum::Algorithm;
+use crate::checksum::{Algorithm, ChecksumType, ObjectChecksum};
 use crate::config::StorageMode;
 use crate::error::{S3Error, S3Result};
 
@@ -43,10 +43,11 @@ pub struct Object {
     pub headers: Vec<(String, String)>,
     /// `x-amz-meta-*` headers (names lowercased, without the prefix).
     pub metadata: Vec<(String, String)>,
-    /// The checksum the client sent and the mock verified, if any.
-    pub checksum: Option<(Algorithm, String)>,
-    /// Number of parts for a multipart object.
-    pub parts: Option<u32>,
+    /// The checksum the client sent and the mock verified (or, for a multipart object, the
+    /// one computed from its parts), if any.
+    pub checksum: Option<ObjectChecksum>,
+    /// The sizes of a multipart object's parts, in order (`?partNumber=N` reads part N).
+    pub parts: Option<Arc<[u64]>>,
 }
 
 /// A part of a multipart upload.
@@ -75,7 +76,28 @@ pub struct Upload {
     pub parts: SkipMap<u32, Part>,
     /// Start time.
     pub initiated: SystemTime,
+    /// The checksum algorithm and type named at CreateMultipartUpload.
+    pub checksum: Option<(Algorithm, ChecksumType)>,
 }
+
+/// What CompleteMultipartUpload answered, kept so that completing the same upload again gets
+/// the same answer.
+#[derive(Clone, Debug)]
+pub struct Completed {
+    /// Object key.
+    pub key: String,
+    /// The object's ETag.
+    pub etag: String,
+    /// The object's checksum.
+    pub checksum: Option<ObjectChecksum>,
+}
+
+/// How many completed uploads a bucket remembers (oldest forgotten first).
+pub const COMPLETED_KEPT: usize = 10_000;
+
+/// A conditional write found the key changed between its precondition check and its store.
+#[derive(Debug)]
+pub struct Conflict;
 
 /// A bucket.
 #[derive(Debug)]
@@ -86,6 +108,8 @@ pub struct Bucket {
     pub objects: SkipMap<String, Arc<Object>>,
     /// Multipart uploads by id.
     pub uploads: SkipMap<String, Arc<Upload>>,
+    /// Completed multipart uploads by id, at most [`COMPLETED_KEPT`] (ids grow with time).
+    pub completed: SkipMap<String, Completed>,
 }
 
 /// All buckets.
@@ -208,6 +232,7 @@ impl Store {
             created: SystemTime::now(),
             objects: SkipMap::new(),
             uploads: SkipMap::new(),
+            completed: SkipMap::new(),
         });
         let entry = self.buckets.get_or_insert(name.to_owned(), bucket.clone());
         if !Arc::ptr_eq(entry.value(), &bucket) {
@@ -245,6 +270,46 @@ impl Store {
         bucket.objects.insert(key.to_owned(), Arc::new(object));
         if let Some(old) = old {
             self.release(&old.data);
+        }
+    }
+
+    /// Stores an object only if the key still holds `seen` (the object a conditional write's
+    /// preconditions were checked against, or nothing), atomically; otherwise gives the
+    /// object's memory back and returns [`Conflict`].
+    pub fn put_if(
+        &self,
+        bucket: &Bucket,
+        key: &str,
+        object: Object,
+        seen: Option<&Arc<Object>>,
+    ) -> Result<(), Conflict> {
+        let new = Arc::new(object);
+        let conflict = |store: &Self| {
+            store.release(&new.data);
+            Err(Conflict)
+        };
+        if seen.is_some() && !bucket.objects.contains_key(key) {
+            return conflict(self);
+        }
+        let entry = bucket
+            .objects
+            .compare_insert(key.to_owned(), new.clone(), |current| {
+                seen.is_some_and(|s| Arc::ptr_eq(current, s))
+            });
+        if !Arc::ptr_eq(entry.value(), &new) {
+            return conflict(self);
+        }
+        if let Some(old) = seen {
+            self.release(&old.data);
+        }
+        Ok(())
+    }
+
+    /// Remembers a completed upload, forgetting the oldest beyond [`COMPLETED_KEPT`].
+    pub fn remember_completed(&self, bucket: &Bucket, upload_id: &str, done: Completed) {
+        bucket.completed.insert(upload_id.to_owned(), done);
+        while bucket.completed.len() > COMPLETED_KEPT {
+            bucket.completed.pop_front();
         }
     }
 

@@ -85,6 +85,35 @@ pub struct CompletedPart {
     /// The part's ETag, quoted or not.
     #[serde(rename = "ETag")]
     pub etag: String,
+    /// The part's CRC32, as UploadPart returned it.
+    #[serde(rename = "ChecksumCRC32")]
+    pub checksum_crc32: Option<String>,
+    /// The part's CRC32C.
+    #[serde(rename = "ChecksumCRC32C")]
+    pub checksum_crc32c: Option<String>,
+    /// The part's CRC64NVME.
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub checksum_crc64nvme: Option<String>,
+    /// The part's SHA-1.
+    #[serde(rename = "ChecksumSHA1")]
+    pub checksum_sha1: Option<String>,
+    /// The part's SHA-256.
+    #[serde(rename = "ChecksumSHA256")]
+    pub checksum_sha256: Option<String>,
+}
+
+impl CompletedPart {
+    /// The checksum of `algorithm` given for this part, if any.
+    pub fn checksum(&self, algorithm: crate::checksum::Algorithm) -> Option<&str> {
+        use crate::checksum::Algorithm as A;
+        match algorithm {
+            A::Crc32 => self.checksum_crc32.as_deref(),
+            A::Crc32c => self.checksum_crc32c.as_deref(),
+            A::Crc64Nvme => self.checksum_crc64nvme.as_deref(),
+            A::Sha1 => self.checksum_sha1.as_deref(),
+            A::Sha256 => self.checksum_sha256.as_deref(),
+        }
+    }
 }
 
 /// The body of CompleteMultipartUpload.
@@ -143,6 +172,11 @@ mod tests {
         assert_eq!(c.parts.len(), 2);
         assert_eq!(c.parts[0].etag, "\"a\"");
         assert_eq!(c.parts[1].part_number, 2);
+        assert_eq!(
+            c.parts[1].checksum(crate::checksum::Algorithm::Crc32),
+            Some("x")
+        );
+        assert_eq!(c.parts[0].checksum(crate::checksum::Algorithm::Crc32), None);
     }
 
     #[test]

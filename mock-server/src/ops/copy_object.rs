@@ -1,11 +1,22 @@
 //! CopyObject: `x-amz-copy-source` to the request's key, metadata copied or replaced.
+//!
+//! The source's conditions, as CopyObject's API reference gives them
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>): each of
+//! `x-amz-copy-source-if-match`, `-if-none-match`, `-if-unmodified-since` and
+//! `-if-modified-since` that does not hold is 412 PreconditionFailed, except that a matching
+//! `if-match` makes a failing `if-unmodified-since` irrelevant ("If both ... are present ...
+//! and x-amz-copy-source-if-match condition evaluates to true, and;
+//! x-amz-copy-source-if-unmodified-since condition evaluates to false; Amazon S3 returns 200
+//! OK and copies the data"). The destination's own `If-Match` / `If-None-Match` are
+//! conditional writes, as for PutObject.
 
 use std::time::SystemTime;
 
 use axum::body::Body;
 use http::Response;
 
-use super::{App, S3Request, input, xml};
+use super::put_object::{etag_matches, is_conditional, store, write_preconditions};
+use super::{App, S3Request, input, unsupported, xml};
 use crate::error::{S3Error, S3Result};
 use crate::store::{Data, Object};
 use crate::xml::{XmlWriter, iso8601};
@@ -24,7 +35,46 @@ fn parse_source(value: &str) -> S3Result<(String, String)> {
     }
 }
 
+/// Whole seconds since the epoch, as HTTP dates carry them.
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn date(req: &S3Request, name: &str) -> Option<u64> {
+    req.header(name)
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        .map(secs)
+}
+
+/// The `x-amz-copy-source-if-*` conditions against the source object.
+fn source_conditions(req: &S3Request, src: &Object) -> S3Result<()> {
+    let failed = || Err(S3Error::precondition_failed().with_resource(req.resource()));
+    let modified = secs(src.last_modified);
+    let if_match = req.header("x-amz-copy-source-if-match");
+    if let Some(v) = if_match
+        && !etag_matches(v, &src.etag)
+    {
+        return failed();
+    }
+    if if_match.is_none()
+        && date(req, "x-amz-copy-source-if-unmodified-since").is_some_and(|t| modified > t)
+    {
+        return failed();
+    }
+    if let Some(v) = req.header("x-amz-copy-source-if-none-match")
+        && etag_matches(v, &src.etag)
+    {
+        return failed();
+    }
+    if date(req, "x-amz-copy-source-if-modified-since").is_some_and(|t| modified <= t) {
+        return failed();
+    }
+    Ok(())
+}
+
 pub(super) fn handle(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
+    unsupported::refuse(req)?;
     let (src_bucket, src_key) = parse_source(req.header("x-amz-copy-source").unwrap_or(""))?;
     let source = app.store.bucket(&src_bucket)?;
     let src = source
@@ -32,7 +82,15 @@ pub(super) fn handle(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
         .get(&src_key)
         .map(|e| e.value().clone())
         .ok_or_else(|| S3Error::no_such_key().with_resource(format!("/{src_bucket}/{src_key}")))?;
+    source_conditions(req, &src)?;
     let dest = app.store.bucket(&req.bucket)?;
+    let seen = if is_conditional(req) {
+        let current = dest.objects.get(&req.key).map(|e| e.value().clone());
+        write_preconditions(req, current.as_deref())?;
+        Some(current)
+    } else {
+        None
+    };
     let replace = match req.header("x-amz-metadata-directive") {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -66,16 +124,19 @@ pub(super) fn handle(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
         headers,
         metadata,
         checksum: src.checksum.clone(),
-        parts: src.parts,
+        parts: src.parts.clone(),
     };
     let mut w = XmlWriter::new("CopyObjectResult");
     w.elem("ETag", &object.etag)
         .elem("LastModified", &iso8601(object.last_modified));
-    if let Some((alg, value)) = &object.checksum {
-        w.elem(&format!("Checksum{}", alg.name()), value);
+    if let Some(c) = &object.checksum {
+        w.elem("ChecksumType", c.kind.name());
+        w.elem(&format!("Checksum{}", c.algorithm.name()), &c.value);
     }
-    app.store.put(&dest, &req.key, object);
-    Ok(xml(w.finish("CopyObjectResult")))
+    store(app, &dest, req, object, seen)?;
+    let mut resp = xml(w.finish("CopyObjectResult"));
+    unsupported::sse_s3(resp.headers_mut());
+    Ok(resp)
 }
 
 #[cfg(test)]

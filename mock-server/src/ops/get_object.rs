@@ -1,8 +1,21 @@
-//! GetObject and HeadObject: conditional requests, byte ranges, and the headers S3 returns.
+//! GetObject and HeadObject: conditional requests, byte ranges, `?partNumber=N`, and the
+//! headers S3 returns.
 //!
-//! A checksum header is sent only when it describes the bytes returned: never for a range,
-//! never for a discarded object whose bytes are generated, and only when the client asked
-//! with `x-amz-checksum-mode: ENABLED`.
+//! A checksum header is sent only when it describes the bytes returned: never for a range or
+//! a part, never for a discarded object whose bytes are generated, and only when the client
+//! asked with `x-amz-checksum-mode: ENABLED`; a multipart object's comes with its type
+//! (`x-amz-checksum-type: COMPOSITE` or `FULL_OBJECT`).
+//!
+//! `?partNumber=N` "effectively performs a 'ranged' GET request for the part specified"
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>): 206 with the part's
+//! bytes, its `Content-Range`, `x-amz-mp-parts-count` and the object's ETag; a part beyond
+//! the last is 416 InvalidPartNumber ("The requested partnumber is not satisfiable",
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>). An object uploaded
+//! in one piece is its own part 1 (recorded S3 response: `206 Partial Content`,
+//! `Content-Range: bytes 0-9/10` for `?partNumber=1` of a 10-byte object, quoted in
+//! versity/versitygw issue 2074). With a `Range` header too, S3 answers 400 InvalidRequest
+//! "Cannot specify both Range header and partNumber query parameter" (recorded in
+//! ceph/ceph pull request 66780).
 
 use std::convert::Infallible;
 use std::time::SystemTime;
@@ -11,7 +24,7 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use super::put_object::etag_matches;
-use super::{App, S3Request, empty};
+use super::{App, S3Request, empty, metadata, unsupported};
 use crate::error::{S3Error, S3Result};
 use crate::store::{Data, Object, generated};
 
@@ -89,11 +102,34 @@ pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
         set(k, v);
     }
     for (k, v) in &o.metadata {
-        set(&format!("x-amz-meta-{k}"), v);
+        set(&format!("x-amz-meta-{k}"), &metadata::encode(v));
     }
-    if let Some(n) = o.parts {
-        set("x-amz-mp-parts-count", &n.to_string());
+    if let Some(parts) = &o.parts {
+        set("x-amz-mp-parts-count", &parts.len().to_string());
     }
+    unsupported::sse_s3(h);
+}
+
+/// The byte range `[start, end]` of part `number`, or 416 InvalidPartNumber.
+fn part_range(o: &Object, number: &str) -> S3Result<(u64, u64)> {
+    let n = number
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| {
+            S3Error::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+        })?;
+    let sizes: &[u64] = match &o.parts {
+        Some(parts) => parts,
+        None => &[o.size],
+    };
+    if n > sizes.len() {
+        return Err(S3Error::invalid_part_number());
+    }
+    let start: u64 = sizes[..n - 1].iter().sum();
+    Ok((start, (start + sizes[n - 1]).saturating_sub(1)))
 }
 
 /// `response-*` query overrides (used by presigned GETs).
@@ -146,7 +182,15 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
         return Ok(resp);
     }
 
-    let range = parse_range(req.header("range"), object.size)?;
+    let range = match req.query.get("partNumber") {
+        Some(_) if req.header("range").is_some() => {
+            return Err(S3Error::invalid_request(
+                "Cannot specify both Range header and partNumber query parameter",
+            ));
+        }
+        Some(n) => Some(part_range(&object, n)?),
+        None => parse_range(req.header("range"), object.size)?,
+    };
     let (start, end_inclusive, status) = match range {
         Some((s, e)) => (s, e, StatusCode::PARTIAL_CONTENT),
         None => (0, object.size.saturating_sub(1), StatusCode::OK),
@@ -174,8 +218,11 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     object_headers(h, &object);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(v) =
-            HeaderValue::from_str(&format!("bytes {start}-{end_inclusive}/{}", object.size))
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "bytes {start}-{}/{}",
+            end_inclusive.max(start),
+            object.size
+        ))
     {
         h.insert(header::CONTENT_RANGE, v);
     }
@@ -185,13 +232,13 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     if checksum_mode
         && range.is_none()
         && matches!(object.data, Data::Stored(_))
-        && let Some((alg, value)) = &object.checksum
-        && let Ok(v) = HeaderValue::from_str(value)
+        && let Some(c) = &object.checksum
+        && let Ok(v) = HeaderValue::from_str(&c.value)
     {
-        h.insert(alg.header(), v);
+        h.insert(c.algorithm.header(), v);
         h.insert(
             "x-amz-checksum-type",
-            HeaderValue::from_static("FULL_OBJECT"),
+            HeaderValue::from_static(c.kind.name()),
         );
     }
     for (param, name) in OVERRIDES {

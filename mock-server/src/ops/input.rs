@@ -251,11 +251,7 @@ pub(super) fn object_headers(req: &S3Request) -> (Pairs, Pairs) {
     let mut metadata = Vec::new();
     for (name, value) in &req.parts.headers {
         if let Some(m) = name.as_str().strip_prefix("x-amz-meta-") {
-            // Metadata may carry non-ASCII (RFC 2047 encoded by SDKs); keep the raw bytes.
-            metadata.push((
-                m.to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            ));
+            metadata.push((m.to_owned(), super::metadata::decode(value.as_bytes())));
         }
     }
     (headers, metadata)

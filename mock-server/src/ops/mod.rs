@@ -11,9 +11,13 @@ mod copy_object;
 mod delete_object;
 mod get_object;
 mod input;
+mod list_objects;
 mod list_objects_v2;
+mod listing;
+mod metadata;
 mod multipart;
 mod put_object;
+mod unsupported;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -50,6 +54,8 @@ pub enum Operation {
     GetBucketLocation,
     /// `GET /bucket?list-type=2`
     ListObjectsV2,
+    /// `GET /bucket` (ListObjects, v1)
+    ListObjects,
     /// `POST /bucket?delete`
     DeleteObjects,
     /// `PUT /bucket/key`
@@ -82,7 +88,7 @@ pub enum Operation {
 
 impl Operation {
     /// Number of operations.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 21;
 
     /// Every operation.
     pub const ALL: [Operation; Self::COUNT] = [
@@ -92,6 +98,7 @@ impl Operation {
         Operation::DeleteBucket,
         Operation::GetBucketLocation,
         Operation::ListObjectsV2,
+        Operation::ListObjects,
         Operation::DeleteObjects,
         Operation::PutObject,
         Operation::GetObject,
@@ -117,6 +124,7 @@ impl Operation {
             Operation::DeleteBucket => "DeleteBucket",
             Operation::GetBucketLocation => "GetBucketLocation",
             Operation::ListObjectsV2 => "ListObjectsV2",
+            Operation::ListObjects => "ListObjects",
             Operation::DeleteObjects => "DeleteObjects",
             Operation::PutObject => "PutObject",
             Operation::GetObject => "GetObject",
@@ -142,6 +150,7 @@ impl Operation {
                 | Operation::HeadBucket
                 | Operation::GetBucketLocation
                 | Operation::ListObjectsV2
+                | Operation::ListObjects
                 | Operation::GetObject
                 | Operation::HeadObject
                 | Operation::ListParts
@@ -401,11 +410,12 @@ fn route(
         return match *method {
             Method::GET if query.get("list-type") == Some("2") => Ok(O::ListObjectsV2),
             Method::GET if query.has("location") => Ok(O::GetBucketLocation),
-            Method::GET => Err(S3Error::new(
+            Method::GET if query.has("uploads") => Err(S3Error::new(
                 StatusCode::NOT_IMPLEMENTED,
                 "NotImplemented",
-                "mock-s3 implements ListObjectsV2 (list-type=2) only; ListObjects (v1) and ListMultipartUploads are not implemented.",
+                "ListMultipartUploads is not implemented by mock-s3.",
             )),
+            Method::GET => Ok(O::ListObjects),
             Method::PUT => Ok(O::CreateBucket),
             Method::HEAD => Ok(O::HeadBucket),
             Method::DELETE => Ok(O::DeleteBucket),
@@ -639,6 +649,7 @@ async fn dispatch(
         O::DeleteBucket => bucket::delete_bucket(app, &req),
         O::GetBucketLocation => bucket::get_bucket_location(app, &req),
         O::ListObjectsV2 => list_objects_v2::handle(app, &req),
+        O::ListObjects => list_objects::handle(app, &req),
         O::DeleteObjects => delete_object::delete_objects(app, &req, body).await,
         O::PutObject => put_object::handle(app, &req, body).await,
         O::GetObject => get_object::handle(app, &req, false),
@@ -647,7 +658,7 @@ async fn dispatch(
         O::CopyObject => copy_object::handle(app, &req),
         O::CreateMultipartUpload => multipart::create(app, &req),
         O::UploadPart => multipart::upload_part(app, &req, body).await,
-        O::CompleteMultipartUpload => multipart::complete(app, &req, body).await,
+        O::CompleteMultipartUpload => multipart::complete(app, req, body).await,
         O::AbortMultipartUpload => multipart::abort(app, &req),
         O::ListParts => multipart::list_parts(app, &req),
         O::Admin | O::Credentials | O::Unknown => Err(S3Error::not_implemented()),

@@ -1,14 +1,23 @@
 //! PutObject: store a body after every check passed.
+//!
+//! Conditional writes (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>):
+//! `If-None-Match: *` fails with 412 PreconditionFailed when the key exists, `If-Match: <etag>`
+//! when the current ETag differs, and with 404 NoSuchKey when there is no object. Both are
+//! checked before the body is read; if another write or delete lands on the key while the
+//! body is still arriving, the conditional write is answered 409 ConditionalRequestConflict
+//! ("If a conflicting operation occurs during the upload S3 returns a 409
+//! ConditionalRequestConflict response", PutObject's API reference) and stores nothing.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
 use http::{HeaderValue, Response, StatusCode};
 
-use super::{App, S3Request, empty, input};
-use crate::checksum;
+use super::{App, S3Request, empty, input, unsupported};
+use crate::checksum::{self, ChecksumType, ObjectChecksum};
 use crate::error::{S3Error, S3Result};
-use crate::store::Object;
+use crate::store::{Bucket, Object};
 
 /// Checks `If-Match` / `If-None-Match` on a write against the current object.
 pub(super) fn write_preconditions(req: &S3Request, current: Option<&Object>) -> S3Result<()> {
@@ -30,6 +39,33 @@ pub(super) fn write_preconditions(req: &S3Request, current: Option<&Object>) -> 
     Ok(())
 }
 
+/// Whether the request carries `If-Match` or `If-None-Match`.
+pub(super) fn is_conditional(req: &S3Request) -> bool {
+    req.parts.headers.contains_key(http::header::IF_MATCH)
+        || req.parts.headers.contains_key(http::header::IF_NONE_MATCH)
+}
+
+/// Stores `object` at the request's key: unconditionally, or for a conditional write only if
+/// the key still holds `seen`, the object its preconditions were checked against.
+pub(super) fn store(
+    app: &App,
+    bucket: &Bucket,
+    req: &S3Request,
+    object: Object,
+    seen: Option<Option<Arc<Object>>>,
+) -> S3Result<()> {
+    match seen {
+        None => {
+            app.store.put(bucket, &req.key, object);
+            Ok(())
+        }
+        Some(seen) => app
+            .store
+            .put_if(bucket, &req.key, object, seen.as_ref())
+            .map_err(|_| S3Error::conditional_request_conflict().with_resource(req.resource())),
+    }
+}
+
 /// Whether an `If-Match`-style list matches `etag` (quoted).
 pub(super) fn etag_matches(list: &str, etag: &str) -> bool {
     let bare = etag.trim_matches('"');
@@ -40,10 +76,14 @@ pub(super) fn etag_matches(list: &str, etag: &str) -> bool {
 
 pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
-    {
+    unsupported::refuse(req)?;
+    let seen = if is_conditional(req) {
         let current = bucket.objects.get(&req.key).map(|e| e.value().clone());
         write_preconditions(req, current.as_deref())?;
-    }
+        Some(current)
+    } else {
+        None
+    };
     let payload = input::read(app, req, body, true, true).await?;
     let md5 = payload.md5.unwrap_or_else(|| checksum::md5(&payload.data));
     let etag = checksum::etag_of(&md5);
@@ -57,12 +97,20 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
         content_type: req.header("content-type").map(str::to_owned),
         headers,
         metadata,
-        checksum: payload.checksum.clone(),
+        checksum: payload
+            .checksum
+            .clone()
+            .map(|(algorithm, value)| ObjectChecksum {
+                algorithm,
+                value,
+                kind: ChecksumType::FullObject,
+            }),
         parts: None,
     };
-    app.store.put(&bucket, &req.key, object);
+    store(app, &bucket, req, object, seen)?;
     let mut resp = empty(StatusCode::OK);
     let h = resp.headers_mut();
+    unsupported::sse_s3(h);
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(http::header::ETAG, v);
     }
