@@ -373,6 +373,79 @@ mod tests {
         assert_eq!(store.used_bytes(), 0);
     }
 
+    fn object(store: &Store, body: &'static [u8]) -> Object {
+        Object {
+            data: store.keep(Bytes::from_static(body)).unwrap(),
+            size: body.len() as u64,
+            etag: String::new(),
+            last_modified: SystemTime::now(),
+            content_type: None,
+            headers: Vec::new(),
+            metadata: Vec::new(),
+            checksum: None,
+            parts: None,
+        }
+    }
+
+    #[test]
+    fn conditional_put_stores_only_over_what_it_saw() {
+        let store = Store::new(StorageMode::Memory, 1 << 20);
+        store.create_bucket("b12").unwrap();
+        let bucket = store.bucket("b12").unwrap();
+        // Nothing seen, nothing there: stored.
+        store
+            .put_if(&bucket, "k", object(&store, b"one"), None)
+            .unwrap();
+        let first = bucket.objects.get("k").unwrap().value().clone();
+        // Nothing seen, but something there now: conflict, memory given back.
+        assert!(
+            store
+                .put_if(&bucket, "k", object(&store, b"two"), None)
+                .is_err()
+        );
+        assert_eq!(store.used_bytes(), 3);
+        // The object seen is still there: replaced, the old one's memory given back.
+        store
+            .put_if(&bucket, "k", object(&store, b"three"), Some(&first))
+            .unwrap();
+        assert_eq!(store.used_bytes(), 5);
+        // The object seen was replaced meanwhile, or deleted: conflict.
+        assert!(
+            store
+                .put_if(&bucket, "k", object(&store, b"four"), Some(&first))
+                .is_err()
+        );
+        store.delete(&bucket, "k");
+        assert!(
+            store
+                .put_if(&bucket, "k", object(&store, b"five"), Some(&first))
+                .is_err()
+        );
+        assert!(bucket.objects.is_empty());
+        assert_eq!(store.used_bytes(), 0);
+    }
+
+    #[test]
+    fn completed_uploads_are_remembered_up_to_the_cap() {
+        let store = Store::new(StorageMode::Memory, 1 << 20);
+        store.create_bucket("b12").unwrap();
+        let bucket = store.bucket("b12").unwrap();
+        for _ in 0..COMPLETED_KEPT + 2 {
+            let done = Completed {
+                key: "k".to_owned(),
+                etag: "\"e-1\"".to_owned(),
+                checksum: None,
+            };
+            store.remember_completed(&bucket, &store.new_upload_id(), done);
+        }
+        assert_eq!(bucket.completed.len(), COMPLETED_KEPT);
+        // The oldest ids went first.
+        assert_eq!(
+            bucket.completed.front().unwrap().key(),
+            "mock-upload-0000000000000003"
+        );
+    }
+
     #[test]
     fn generated_bytes_are_deterministic_and_sized() {
         let total: usize = generated(10, 3 << 20).map(|b| b.len()).sum();
