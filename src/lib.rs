@@ -2,27 +2,41 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the `poolsweep` command line, callable in-process.
-//! - [`metrics`]: samples folded into histograms and counts that add up; client CPU time.
-//! - [`pool`]: a per-origin socket pool with the semantics of Node's `https.Agent`.
-//! - [`transport`]: the two pools (Agent, hyper-util) behind one type, the endpoint, deadlines,
-//!   the body type, transport errors and attempt facts.
-//! - [`s3`]: the S3 client: operations, SigV4, credentials, standard-mode retries, typed errors.
-//! - [`modes`]: the guide's three client modes and the factory that hands out clients.
-//! - [`recommend`]: best maxSockets, knee and fall-off per (client, batch), and why.
+//! Layers, bottom first. Each module imports only the layers above it in this list (checked by
+//! `tests/integration/layers.rs`), so a module can be read knowing only what is listed before
+//! it.
+//!
+//! - [`pool`]: a per-origin socket pool with the semantics of Node's `https.Agent`. *Where
+//!   does a request wait for a socket? Why was a socket closed or reused?*
+//! - [`transport`]: the two pools (Agent, hyper-util) behind one type, the endpoint, the
+//!   `requestTimeout` deadline, the body type, transport errors and what an attempt reports.
+//!   *How does a signed request reach a socket, and how are sockets and handshakes counted?*
+//! - [`s3`]: the S3 client: operations, SigV4, credentials, standard-mode retries, typed
+//!   errors. *What does one S3 call do, and when is it retried?*
+//! - [`modes`]: the guide's three client modes and the factory that hands out clients. *What
+//!   do clients share in `shared`, `per-request` and `shared-handler` mode?*
+//! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver.
+//! - [`metrics`]: samples folded into histograms and counts that add up, repetitions into one
+//!   [`Point`](metrics::Point); client CPU time. *What does a point's number mean?*
+//! - [`analysis`]: the recommendation: best maxSockets, knee and fall-off per (client, batch),
+//!   and why. *Why does the report say "set maxSockets N"?*
 //! - [`results`]: the versioned result file (schema, crash-safe writer, CSV export).
+//! - [`sweep`]: the grid, measured in shuffled rounds, written to the result file after every
+//!   run.
+//! - [`render`]: what the report and `compare` both draw with: chart grid, maxSockets axis,
+//!   colours, number and byte formatting.
 //! - [`report`]: SVG charts and the HTML report drawn from a result file.
 //! - [`compare`]: two result files compared (throughput, exact counters, knee), rendered for a
 //!   terminal, CI (Markdown, exit status) and HTML, and exported for CI dashboards.
-//! - [`sweep`]: the grid, measured in shuffled rounds, written to the result file after every run.
-//! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver.
+//! - [`cli`]: the `poolsweep` command line, callable in-process.
 
+pub mod analysis;
 pub mod cli;
 pub mod compare;
 pub mod metrics;
 pub mod modes;
 pub mod pool;
-pub mod recommend;
+pub mod render;
 pub mod report;
 pub mod results;
 pub mod s3;

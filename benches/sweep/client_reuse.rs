@@ -3,7 +3,7 @@
 //! handler.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use poolsweep::results::ClientMode;
+use poolsweep::metrics::ClientMode;
 
 use crate::support::{Bench, Scale};
 

@@ -2,7 +2,7 @@
 //! request so that every request pays a full handshake: the per-request curve's cost.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use poolsweep::results::ClientMode;
+use poolsweep::metrics::ClientMode;
 use poolsweep::sweep::Server;
 
 use crate::support::{BUCKET, Bench, Scale};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
-use poolsweep::results::{ClientMode, Pattern, PoolKind};
+use poolsweep::metrics::{ClientMode, Pattern, PoolKind};
 use poolsweep::s3::ClientConfig;
 use poolsweep::sweep::{PointAcc, PointSpec, Server, SweepConfig, run_once};
 
@@ -223,7 +223,7 @@ impl Bench {
         );
         let mut run = poolsweep::results::RunFile::new(meta);
         run.points = points.iter().map(|(c, acc)| acc.point(c)).collect();
-        run.recommendations = poolsweep::recommend::recommend(&run.points);
+        run.recommendations = poolsweep::analysis::recommend(&run.points);
         let json = dir.join("run.json");
         if let Err(e) = std::fs::write(&json, run.to_json_pretty()) {
             eprintln!("poolsweep report: writing {}: {e}", json.display());

@@ -1,4 +1,4 @@
-//! Raw command-line flags (clap derive). Cross-flag rules live in [`super::config`].
+//! Raw command-line flags (clap derive). Cross-flag rules live in [`super::plan`].
 
 use std::path::PathBuf;
 

@@ -18,7 +18,8 @@ use anyhow::Context as _;
 
 use self::args::{Cli, Command, ExportArgs, ExportFormat, ReportArgs, SweepArgs};
 use self::plan::SweepPlan;
-use crate::results::{Meta, ResultWriter, RunFile, display_max_sockets};
+use crate::metrics::display_max_sockets;
+use crate::results::{Meta, ResultWriter, RunFile};
 use crate::sweep::{Event, Server};
 
 /// Exit status for invalid input (nothing was run).

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::args::{ClientArg, CredentialsArg, OpArg, PatternArg, PoolArg, Preset, SweepArgs};
-use crate::results::{ClientMode, Pattern, PoolKind};
+use crate::metrics::{ClientMode, Pattern, PoolKind};
 use crate::s3::{ClientConfig, Credentials, CredentialsSource};
 use crate::sweep::SweepConfig;
 use crate::workload::{OpMix, SizeDist};

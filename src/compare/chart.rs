@@ -3,8 +3,9 @@
 //! each with its min–max band. Points that changed beyond the threshold and the noise carry a
 //! triangle labelled with the median change.
 //!
-//! Drawn with the report's small-multiples grid (`report::charts::grid`), so the axis (log₂
-//! with the "∞" tick), colours, failure markers and legend placement match the report.
+//! Drawn with the small-multiples grid the report uses too ([`crate::render::grid`]), so the
+//! axis (log₂ with the "∞" tick), colours, failure markers and legend placement match the
+//! report.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,17 +15,13 @@ use plotters::style::RGBColor;
 use super::comparison::PointComparison;
 use super::throughput::Verdict;
 use super::view;
-use crate::report::charts::grid::{
-    self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint,
-};
-use crate::report::charts::{ChartError, batch_color};
-use crate::results::{ClientMode, Point, Spread, max_sockets_sort_key};
+use crate::metrics::{ClientMode, Point, Spread, max_sockets_sort_key};
+use crate::render::ChartError;
+use crate::render::color::{STYLE_GREY, batch_color};
+use crate::render::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint};
 
 /// The chart's title.
 pub(crate) const TITLE: &str = "Throughput vs maxSockets: base and new";
-
-/// Colour of the legend samples that explain line styles (the report's legend grey).
-const STYLE_GREY: RGBColor = RGBColor(110, 110, 110);
 
 /// Legend text of the base line style.
 pub(crate) fn base_label(commit: &str) -> String {

@@ -8,7 +8,8 @@ use super::knee::{self, KneeShift};
 use super::matching;
 use super::options::CompareOptions;
 use super::throughput::{ThroughputChange, Verdict};
-use crate::results::{Meta, Point, RunFile};
+use crate::metrics::Point;
+use crate::results::{Meta, RunFile};
 
 /// Exit status: nothing regressed and behaviour is the same (or only improved).
 pub const EXIT_OK: u8 = 0;

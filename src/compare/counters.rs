@@ -8,7 +8,7 @@
 //! With random latency or faults they can vary between identical runs; see
 //! [`super::CompareOptions::strict_counters`].
 
-use crate::results::Point;
+use crate::metrics::Point;
 
 /// A counter compared exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

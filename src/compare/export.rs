@@ -17,8 +17,9 @@ use serde::Serialize;
 
 use super::key::{WorkloadKey, profile_segment, size_segment};
 use super::view;
-use crate::report::group::human_bytes;
-use crate::results::{Point, RunFile};
+use crate::metrics::Point;
+use crate::render::format::human_bytes;
+use crate::results::RunFile;
 
 /// Bencher Metric Format: benchmark name → measure → metric.
 ///

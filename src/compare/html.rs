@@ -10,7 +10,7 @@ use super::chart;
 use super::comparison::{Comparison, PointComparison};
 use super::templates;
 use super::view::{self, Headline, KneeRow, PointRow, RunView};
-use crate::report::{Error, ReportFiles};
+use crate::render::{Error, PageFiles};
 
 #[derive(Debug, Serialize)]
 struct Page {
@@ -44,7 +44,7 @@ impl Comparison {
     ///
     /// [`Error::Write`] when the directory or a file cannot be written, [`Error::Chart`] when a
     /// chart cannot be drawn.
-    pub fn write_html(&self, out_dir: &Path) -> Result<ReportFiles, Error> {
+    pub fn write_html(&self, out_dir: &Path) -> Result<PageFiles, Error> {
         std::fs::create_dir_all(out_dir).map_err(|source| Error::Write {
             path: out_dir.to_owned(),
             source,
@@ -94,6 +94,6 @@ impl Comparison {
             path: index.clone(),
             source,
         })?;
-        Ok(ReportFiles { index, charts })
+        Ok(PageFiles { index, charts })
     }
 }

@@ -7,8 +7,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::report::group::human_bytes;
-use crate::results::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+use crate::render::format::human_bytes;
 
 /// Everything that defines what a point measured.
 ///

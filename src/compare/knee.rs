@@ -5,7 +5,9 @@
 //! reported, never a failure on its own. The shift is counted in steps along the maxSockets
 //! values the runs swept (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
 
-use crate::results::{ClientMode, Recommendation, RunFile, max_sockets_sort_key};
+use crate::analysis::Recommendation;
+use crate::metrics::{ClientMode, max_sockets_sort_key};
+use crate::results::RunFile;
 
 /// One run's recommendation for a (client, batch), reduced to where the curve bends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

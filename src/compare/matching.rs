@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{CompareError, Difference, Side};
 use super::key::WorkloadKey;
-use crate::report::group::human_bytes;
-use crate::results::{Point, RunFile, display_max_sockets, max_sockets_sort_key};
+use crate::metrics::{Point, display_max_sockets, max_sockets_sort_key};
+use crate::render::format::human_bytes;
+use crate::results::RunFile;
 
 /// The points of both runs, paired and sorted by workload key.
 pub(crate) fn pair<'a>(

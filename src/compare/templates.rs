@@ -10,7 +10,7 @@ const TEMPLATES: [(&str, &str); 3] = [
     ("compare.md", include_str!("templates/compare.md")),
     ("compare.html", include_str!("templates/compare.html")),
     // Shared with the report, so both pages look alike.
-    ("style.css", include_str!("../report/templates/style.css")),
+    ("style.css", crate::render::STYLE_CSS),
 ];
 
 /// Renders template `name` with `ctx`; errors are template bugs, reported as text.

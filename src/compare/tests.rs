@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::*;
+use crate::metrics::{ClientMode, Point};
 use crate::results::testutil::TempDir;
-use crate::results::{ClientMode, Point, RunFile, fixtures};
+use crate::results::{RunFile, fixtures};
 
 /// The point of `run` at (client, batch, maxSockets).
 fn point_mut(run: &mut RunFile, client: ClientMode, batch: u32, ms: Option<u32>) -> &mut Point {
@@ -227,7 +228,7 @@ fn mismatched_files_are_errors_with_exit_2_naming_what_differs() {
 
     let mut disjoint = base.clone();
     for p in &mut disjoint.points {
-        p.op = crate::results::Op::Get;
+        p.op = crate::metrics::Op::Get;
     }
     let err = compare(&base, &disjoint, &CompareOptions::default()).unwrap_err();
     assert!(

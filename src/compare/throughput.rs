@@ -5,7 +5,7 @@
 //! `[new.min / base.max − 1, new.max / base.min − 1]` excludes zero (the two min–max ranges do
 //! not overlap) *and* the median change is beyond the threshold.
 
-use crate::results::Spread;
+use crate::metrics::Spread;
 
 /// What happened to a point's throughput.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -9,7 +9,8 @@ use super::counters::CounterChange;
 use super::key::GroupKey;
 use super::knee::KneeShift;
 use super::throughput::{Interval, Verdict};
-use crate::results::{Meta, display_max_sockets};
+use crate::metrics::display_max_sockets;
+use crate::results::Meta;
 
 /// The verdict line.
 #[derive(Debug, Clone, Serialize)]

@@ -1,19 +1,33 @@
-//! Measurements: samples of one repetition folded into histograms and counts, and
-//! repetitions folded into the numbers of one [`Point`](crate::results::Point).
+//! Measurements: samples of one repetition folded into histograms and counts, repetitions
+//! folded into the numbers of one [`Point`], and the client's CPU time.
 //!
 //! Invariant: every sample is counted exactly once, as a success or as one error kind, so
 //! `succeeded + errors.total == samples`; [`Repetition::check`] verifies it.
+//!
+//! # Layout
+//!
+//! - this file: [`Repetition`] (one run's samples) and [`fold`] (repetitions into a point's
+//!   numbers).
+//! - `point`: [`Point`], one measured cell of the grid, and its parts ([`Spread`],
+//!   [`Latency`], [`SocketWait`], [`Retries`], [`Errors`]); maxSockets shown and ordered with
+//!   Infinity last ([`display_max_sockets`], [`max_sockets_sort_key`]).
+//! - `cpu`: the client's CPU time, read per thread from /proc.
 
 mod cpu;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod point;
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-pub use cpu::{ThreadCpu, client_cpu};
-
-use crate::results::{Errors, Latency, Retries, SocketWait, Spread};
 use crate::workload::{ErrorClass, Sample};
+pub use cpu::{ThreadCpu, client_cpu};
+pub use point::{
+    ClientMode, Errors, Latency, Op, Pattern, Point, PoolKind, Retries, SocketWait, Spread,
+    display_max_sockets, max_sockets_sort_key,
+};
 
 /// Highest latency recorded exactly: 10 minutes in µs (longer values are clamped).
 const MAX_US: u64 = 600_000_000;

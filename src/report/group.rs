@@ -9,14 +9,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::Error;
 use super::charts::errors::Failures;
 use super::charts::heatmap::{HeatCell, HeatPanel, HeatmapData};
 use super::charts::latency::Latencies;
 use super::charts::sockets::Sockets;
 use super::charts::throughput::{Knee, Throughput, ThroughputData};
 use super::charts::{self, At, BatchLine, ClientLines};
-use crate::results::{ClientMode, Op, Pattern, Point, PoolKind, RunFile, max_sockets_sort_key};
+use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+use crate::render::Error;
+use crate::render::format::human_bytes;
+use crate::results::RunFile;
 
 /// The charts drawn for each group, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,22 +349,6 @@ fn uniform<T: PartialEq>(mut it: impl Iterator<Item = T>) -> Option<T> {
     it.all(|v| v == first).then_some(first)
 }
 
-/// "256 KiB", "1 MiB", "100 B".
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if v.fract() == 0.0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,12 +381,5 @@ mod tests {
         assert_eq!(lines[0].client, "shared");
         let xs: Vec<Option<u32>> = lines[0].lines[0].points.iter().map(|a| a.v).collect();
         assert_eq!(xs, [Some(1), Some(4), Some(16), Some(64), None]);
-    }
-
-    #[test]
-    fn bytes_for_humans() {
-        assert_eq!(human_bytes(100), "100 B");
-        assert_eq!(human_bytes(262_144), "256 KiB");
-        assert_eq!(human_bytes(1_572_864), "1.5 MiB");
     }
 }

@@ -1,6 +1,6 @@
 //! Charts and the HTML report drawn from a result file.
 //!
-//! [`render`] writes `index.html` plus one SVG per chart into a directory: throughput against
+//! [`render()`] writes `index.html` plus one SVG per chart into a directory: throughput against
 //! maxSockets (the answer), sockets and TLS handshakes, latency and socket wait, a batch ×
 //! maxSockets heatmap and retries/errors. The page holds the recommendation table, every failed
 //! point and the run's metadata; it needs no JavaScript and loads nothing from the network.
@@ -24,14 +24,13 @@
 //! # Ok::<(), poolsweep::report::Error>(())
 //! ```
 
-// `charts` and `group` are crate-visible so `compare` draws its overlay chart with the same grid,
-// maxSockets axis and colours.
-pub(crate) mod charts;
-pub(crate) mod group;
+mod charts;
+mod group;
 mod page;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::render::{self, PageFiles};
 use crate::results::RunFile;
 
 use self::group::ChartKind;
@@ -42,43 +41,9 @@ pub enum Error {
     /// The result file could not be loaded.
     #[error(transparent)]
     Load(#[from] crate::results::Error),
-    /// The output directory or a file in it could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file or directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A chart could not be drawn.
-    #[error("cannot draw chart {}: {message}", path.display())]
-    Chart {
-        /// The SVG file.
-        path: PathBuf,
-        /// What plotters reported.
-        message: String,
-    },
-    /// The HTML template failed to render (a bug in the template or its context).
-    #[error("cannot render the report page: {0}")]
-    Template(String),
-}
-
-impl From<charts::ChartError> for Error {
-    fn from(e: charts::ChartError) -> Self {
-        Error::Chart {
-            path: e.path,
-            message: e.message,
-        }
-    }
-}
-
-/// The files a report consists of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportFiles {
-    /// The page: `out_dir/index.html`.
-    pub index: PathBuf,
-    /// Every chart written, in page order.
-    pub charts: Vec<PathBuf>,
+    /// The page or a chart could not be drawn or written.
+    #[error(transparent)]
+    Render(#[from] render::Error),
 }
 
 /// Renders the report for `run` into `out_dir` (created if missing), overwriting earlier files.
@@ -89,8 +54,8 @@ pub fn render(
     run: &RunFile,
     out_dir: &Path,
     criterion_index: Option<&Path>,
-) -> Result<ReportFiles, Error> {
-    std::fs::create_dir_all(out_dir).map_err(|source| Error::Write {
+) -> Result<PageFiles, Error> {
+    std::fs::create_dir_all(out_dir).map_err(|source| render::Error::Write {
         path: out_dir.to_owned(),
         source,
     })?;
@@ -111,15 +76,15 @@ pub fn render(
     let criterion_href = criterion_index.map(|p| page::relative_href(out_dir, p));
     let html = page::render_html(run, &groups, &drawn, criterion_href.as_deref())?;
     let index = out_dir.join("index.html");
-    std::fs::write(&index, html).map_err(|source| Error::Write {
+    std::fs::write(&index, html).map_err(|source| render::Error::Write {
         path: index.clone(),
         source,
     })?;
-    Ok(ReportFiles { index, charts })
+    Ok(PageFiles { index, charts })
 }
 
 /// Loads a result file and renders its report into `out_dir` (what `poolsweep report` runs).
-pub fn render_from_file(result_json: &Path, out_dir: &Path) -> Result<ReportFiles, Error> {
+pub fn render_from_file(result_json: &Path, out_dir: &Path) -> Result<PageFiles, Error> {
     let run = RunFile::load(result_json)?;
     render(&run, out_dir, None)
 }

@@ -8,13 +8,15 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Error;
 use super::group::{ChartKind, Group};
-use crate::results::{Point, Recommendation, RunFile, display_max_sockets};
+use crate::analysis::Recommendation;
+use crate::metrics::{Point, display_max_sockets};
+use crate::render::Error;
+use crate::results::RunFile;
 
 const TEMPLATES: [(&str, &str); 6] = [
     ("index.html", include_str!("templates/index.html")),
-    ("style.css", include_str!("templates/style.css")),
+    ("style.css", crate::render::STYLE_CSS),
     (
         "recommendations.html",
         include_str!("templates/recommendations.html"),
@@ -169,7 +171,7 @@ fn build<'a>(
         ));
     }
     if let (Some(main), false) = (main, run.recommendations.is_empty()) {
-        let mut missing: Vec<(crate::results::ClientMode, u32)> = main
+        let mut missing: Vec<(crate::metrics::ClientMode, u32)> = main
             .points
             .iter()
             .map(|p| (p.client, p.batch))

@@ -5,11 +5,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::charts::FAILED_LABEL;
 use super::group::ChartKind;
 use super::*;
+use crate::metrics::Op;
+use crate::render::color::FAILED_LABEL;
+use crate::results::fixtures;
 use crate::results::testutil::TempDir;
-use crate::results::{Op, fixtures};
 
 fn fixture_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-small.json")

@@ -11,7 +11,8 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::{Point, RunFile};
+use super::RunFile;
+use crate::metrics::Point;
 
 /// The fixed columns, in order; the `server_*` columns follow.
 const COLUMNS: &[&str] = &[

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Meta, Point, Recommendation};
+use super::{Error, Meta};
+use crate::analysis::Recommendation;
+use crate::metrics::Point;
 
 /// The schema version this build writes and reads.
 ///

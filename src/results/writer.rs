@@ -13,7 +13,9 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Error, Meta, Point, Recommendation, RunFile};
+use super::{Error, Meta, RunFile};
+use crate::analysis::Recommendation;
+use crate::metrics::Point;
 
 /// Keeps a result file on disk up to date, point by point.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{ClientMode, Pattern, PoolKind};
+use crate::metrics::{ClientMode, Pattern, PoolKind};
 use crate::workload::{OpMix, SizeDist};
 
 /// What to sweep and how to measure each point.

@@ -13,9 +13,10 @@ use serde_json::{Map, Value};
 use super::config::SweepConfig;
 use super::target::FactoryTarget;
 use crate::metrics::{self, Repetition};
+use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind};
 use crate::modes::{self, ClientFactory};
 use crate::pool::AgentOptions;
-use crate::results::{ClientMode, Op, Point, PoolKind, ResultWriter};
+use crate::results::ResultWriter;
 use crate::s3::ClientConfig;
 use crate::transport::PoolConfig;
 use crate::workload::{self, OpMix, Pacing, Workload};
@@ -63,7 +64,7 @@ impl PointSpec {
             self.client,
             self.pool,
             self.batch,
-            crate::results::display_max_sockets(self.max_sockets),
+            crate::metrics::display_max_sockets(self.max_sockets),
             self.profile
         )
     }
@@ -233,10 +234,10 @@ fn client_mode(c: &SweepConfig, mode: ClientMode) -> modes::ClientMode {
 fn workload(c: &SweepConfig, spec: &PointSpec, objects: u64, seed: u64) -> Workload {
     Workload {
         pacing: match c.pattern {
-            crate::results::Pattern::Batch => Pacing::Batch { size: spec.batch },
-            crate::results::Pattern::Window => Pacing::Window { size: spec.batch },
-            crate::results::Pattern::Burst => Pacing::Burst,
-            crate::results::Pattern::Rate => Pacing::Rate {
+            Pattern::Batch => Pacing::Batch { size: spec.batch },
+            Pattern::Window => Pacing::Window { size: spec.batch },
+            Pattern::Burst => Pacing::Burst,
+            Pattern::Rate => Pacing::Rate {
                 per_s: c.rate_per_s.unwrap_or(1.0),
             },
         },
@@ -521,7 +522,7 @@ pub async fn run_sweep(
         }
     }
     let points = writer.run().points.clone();
-    writer.set_recommendations(&crate::recommend::recommend(&points))?;
+    writer.set_recommendations(&crate::analysis::recommend(&points))?;
     Ok(Summary {
         runs: done,
         total,

@@ -5,6 +5,8 @@
 mod credentials;
 mod expect_continue;
 mod hyper_util;
+/// The crate's layers: no import cycle, every module imports only the layers below it.
+mod layers;
 mod modes;
 mod ops;
 mod pool_counts;

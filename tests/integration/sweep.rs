@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use poolsweep::results::{ClientMode, Meta, Pattern, PoolKind, ResultWriter, RunFile};
+use poolsweep::metrics::{ClientMode, Pattern, PoolKind};
+use poolsweep::results::{Meta, ResultWriter, RunFile};
 use poolsweep::sweep::{Server, SweepConfig, run_sweep};
 
 fn temp_dir(name: &str) -> PathBuf {

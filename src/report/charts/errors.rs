@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
-use super::grid::{self, Dash};
-use super::{ChartError, ClientLines, MetricLine, MetricRow, metric_figure};
+use super::{ClientLines, MetricLine, MetricRow, metric_figure};
+use crate::render::ChartError;
+use crate::render::grid::{self, Dash};
 
 /// Retry and error counts at one point (totals over all repetitions).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,8 +12,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, FAILED_LABEL, FAILURE_RED, chart_err, short_number};
-use crate::results::{display_max_sockets, max_sockets_sort_key};
+use crate::metrics::{display_max_sockets, max_sockets_sort_key};
+use crate::render::color::{FAILED_LABEL, FAILURE_RED};
+use crate::render::format::short_number;
+use crate::render::{ChartError, chart_err};
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-use super::grid::{self, Dash};
-use super::{ChartError, ClientLines, MetricLine, MetricRow, metric_figure};
+use super::{ClientLines, MetricLine, MetricRow, metric_figure};
+use crate::render::ChartError;
+use crate::render::grid::{self, Dash};
 
 /// Socket and handshake counts at one point (totals over all repetitions).
 #[derive(Debug, Clone, Copy, PartialEq)]

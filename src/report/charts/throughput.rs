@@ -6,9 +6,11 @@ use std::path::Path;
 
 use plotters::style::RGBColor;
 
-use super::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint};
-use super::{ChartError, ClientLines, all_batches, batch_color};
-use crate::results::display_max_sockets;
+use super::{ClientLines, all_batches};
+use crate::metrics::display_max_sockets;
+use crate::render::ChartError;
+use crate::render::color::batch_color;
+use crate::render::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint};
 
 /// Objects/s at one point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,7 +74,7 @@ fn knee_markers(
         })
         .collect();
     let mut xs: Vec<Option<u32>> = markers.iter().map(|m| m.x).collect();
-    xs.sort_by_key(|x| crate::results::max_sockets_sort_key(*x));
+    xs.sort_by_key(|x| crate::metrics::max_sockets_sort_key(*x));
     xs.dedup();
     for x in xs {
         let same: Vec<usize> = (0..markers.len()).filter(|&i| markers[i].x == x).collect();

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 
-use crate::results::display_max_sockets;
+use crate::metrics::display_max_sockets;
 
 /// Positions and labels for the maxSockets values of a chart.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::MaxSocketsAxis;
-use super::{ChartError, FAILURE_RED, chart_err, short_number};
+use super::color::{FAILED_LABEL, FAILURE_RED};
+use super::format::short_number;
+use super::{ChartError, chart_err};
 
 /// Width of every line chart, in pixels (the HTML shows it at up to this size).
 pub(crate) const WIDTH: u32 = 1200;
@@ -161,7 +163,7 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
             .any(|i| matches!(i, LegendItem::Failed { .. }))
     {
         legend.push(LegendItem::Failed {
-            label: super::FAILED_LABEL.to_owned(),
+            label: FAILED_LABEL.to_owned(),
         });
     }
     // Measure the legend first: the header height depends on how many rows it wraps into.

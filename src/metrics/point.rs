@@ -9,8 +9,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::display_max_sockets;
-
 /// How the client under test holds its connection pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -281,4 +279,33 @@ impl Point {
             .find(|(_, v)| !v.is_finite())
             .map(|(name, _)| name)
     }
+}
+
+/// Displays a maxSockets value: the number, or "∞" for `None` (Node's `Infinity`).
+///
+/// # Examples
+///
+/// ```
+/// use poolsweep::metrics::display_max_sockets;
+/// assert_eq!(display_max_sockets(Some(64)).to_string(), "64");
+/// assert_eq!(display_max_sockets(None).to_string(), "∞");
+/// ```
+pub fn display_max_sockets(max_sockets: Option<u32>) -> impl fmt::Display {
+    struct Show(Option<u32>);
+    impl fmt::Display for Show {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0 {
+                Some(n) => write!(f, "{n}"),
+                None => f.write_str("∞"),
+            }
+        }
+    }
+    Show(max_sockets)
+}
+
+/// Orders maxSockets values with `None` (Infinity) after every finite cap.
+///
+/// `Option`'s own `Ord` puts `None` first, which is the wrong way round for a cap.
+pub fn max_sockets_sort_key(max_sockets: Option<u32>) -> u64 {
+    max_sockets.map_or(u64::MAX, u64::from)
 }

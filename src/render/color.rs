@@ -1,0 +1,31 @@
+//! The colours every chart uses, so a batch size has the same colour in the report and in a
+//! comparison, and red means a failed point and nothing else.
+
+use plotters::style::RGBColor;
+
+/// Colours for batch sizes: Okabe–Ito (colour-blind safe), without its red, which marks failures.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(120, 94, 40),   // brown
+    RGBColor(0, 0, 0),       // black
+    RGBColor(150, 150, 150), // grey
+];
+
+/// Failure markers (and only they) are this red.
+pub(crate) const FAILURE_RED: RGBColor = RGBColor(200, 0, 30);
+
+/// Colour of legend samples that explain a line style rather than a batch.
+pub(crate) const STYLE_GREY: RGBColor = RGBColor(110, 110, 110);
+
+/// Legend text of the failure marker, the same in every chart.
+pub(crate) const FAILED_LABEL: &str = "failed point (errors, EMFILE or incomplete)";
+
+/// The colour of a batch size, by its index among the run's batch sizes (stable across charts).
+pub(crate) fn batch_color(batch: u32, all_batches: &[u32]) -> RGBColor {
+    let i = all_batches.iter().position(|b| *b == batch).unwrap_or(0);
+    PALETTE[i % PALETTE.len()]
+}
