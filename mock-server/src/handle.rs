@@ -22,6 +22,7 @@ use crate::tls::Certificates;
 #[derive(Debug, Default)]
 pub struct MockS3Builder {
     config: Config,
+    metadata_listener: bool,
 }
 
 impl MockS3Builder {
@@ -74,6 +75,14 @@ impl MockS3Builder {
         self
     }
 
+    /// Also serve the credential endpoints on a plain-HTTP listener of their own, at the
+    /// paths EC2 and ECS clients use (see [`crate::metadata`]; its address is
+    /// [`MockS3::metadata_endpoint`]). Default: off.
+    pub fn metadata_listener(mut self) -> Self {
+        self.metadata_listener = true;
+        self
+    }
+
     /// Starts the server on its own runtime threads and returns once it is accepting.
     pub fn start(self) -> anyhow::Result<MockS3> {
         let config = self.config;
@@ -117,6 +126,19 @@ impl MockS3Builder {
         let scheme = if config.tls { "https" } else { "http" };
         let endpoint = format!("{scheme}://{addr}");
         let app = Arc::new(App::new(config, metrics.clone()));
+        let metadata_endpoint = if self.metadata_listener {
+            let std_listener = std::net::TcpListener::bind((addr.ip(), 0))
+                .context("binding the metadata listener")?;
+            std_listener.set_nonblocking(true)?;
+            let endpoint = format!("http://{}", std_listener.local_addr()?);
+            let _enter = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            // It stops with the runtime.
+            runtime.spawn(crate::metadata::run(listener, app.clone()));
+            Some(endpoint)
+        } else {
+            None
+        };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<()>();
         runtime.spawn({
@@ -134,6 +156,7 @@ impl MockS3Builder {
             stop: Some(stop_tx),
             done: done_rx,
             endpoint,
+            metadata_endpoint,
             addr,
             certs,
             app,
@@ -148,6 +171,7 @@ pub struct MockS3 {
     stop: Option<oneshot::Sender<()>>,
     done: mpsc::Receiver<()>,
     endpoint: String,
+    metadata_endpoint: Option<String>,
     addr: std::net::SocketAddr,
     certs: Certificates,
     app: Arc<App>,
@@ -229,6 +253,13 @@ impl MockS3 {
     /// The IMDS endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`); the standard paths follow it.
     pub fn imds_endpoint(&self) -> String {
         format!("{}/__mock/imds", self.endpoint)
+    }
+
+    /// The plain-HTTP metadata listener, e.g. `http://127.0.0.1:40124`, when started with
+    /// [`MockS3Builder::metadata_listener`]: IMDSv2 at its root paths (the value for
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT`), container credentials at `/credentials/container`.
+    pub fn metadata_endpoint(&self) -> Option<&str> {
+        self.metadata_endpoint.as_deref()
     }
 
     /// Sets the counters to zero, and nothing else (see [`MockS3::reset`] for the whole

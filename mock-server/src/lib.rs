@@ -18,6 +18,7 @@
 //! - [`reset`]: one reset that puts a running server back as it started (between runs).
 //! - [`pace`]: per-connection bandwidth and stalled-upload detection for bodies.
 //! - [`credentials`]: container and IMDSv2 credential endpoints.
+//! - [`metadata`]: the same endpoints on plain HTTP at EC2's and ECS's paths.
 //! - [`auth`]: SigV4 verification and `aws-chunked` decoding.
 //! - [`store`]: buckets, objects and multipart uploads, with no global lock.
 //! - [`ops`]: one file per S3 operation and the router that picks one.
@@ -43,6 +44,7 @@ pub mod cpu;
 pub mod credentials;
 pub mod error;
 pub mod handle;
+pub mod metadata;
 pub mod metrics;
 pub mod ops;
 pub mod pace;

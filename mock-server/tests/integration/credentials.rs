@@ -82,3 +82,47 @@ async fn container_endpoint_checks_its_token() {
     assert!(expiration > time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
     assert_eq!(t.server.metrics().credential_fetches.container, 2);
 }
+
+#[tokio::test]
+async fn the_metadata_listener_serves_imds_at_ec2s_paths_on_plain_http() {
+    let server = mock_s3::MockS3::builder()
+        .metadata_listener()
+        .worker_threads(1)
+        .start()
+        .unwrap();
+    let endpoint = server.metadata_endpoint().unwrap().to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    // The SDK's own IMDS client, pointed at the listener's root as at 169.254.169.254.
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let config = ProviderConfig::without_region().with_http_client(http);
+    let imds = aws_config::imds::Client::builder()
+        .configure(&config)
+        .endpoint(&endpoint)
+        .unwrap()
+        .build();
+    let provider = ImdsCredentialsProvider::builder()
+        .configure(&config)
+        .imds_client(imds)
+        .build();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert!(creds.access_key_id().starts_with("ASIAMOCK"));
+    let m = server.metrics();
+    assert_eq!(m.credential_fetches.imds_token, 1);
+    assert_eq!(m.credential_fetches.imds_credentials, 1);
+    // Only credentials live there, and nothing of it counts as an S3 connection.
+    assert_eq!(m.connections_accepted, 0);
+    let not_found = raw_get(&endpoint, "/poolsweep/key").await;
+    assert!(not_found.starts_with("HTTP/1.1 404"), "{not_found}");
+}
+
+/// A bare HTTP/1.1 GET, to see what a path outside the credential routes gets.
+async fn raw_get(endpoint: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
