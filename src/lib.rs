@@ -16,6 +16,9 @@
 //! - [`modes`]: the guide's three client modes and the factory that hands out clients. *What
 //!   do clients share in `shared`, `per-request` and `shared-handler` mode?*
 //! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver.
+//! - [`sut`]: the real SDKs as clients under test: js-v3 (a Node.js child process) and
+//!   rust-sdk (`aws-sdk-s3` in-process). *How is the real SDK driven, and what does it
+//!   report?*
 //! - [`metrics`]: samples folded into histograms and counts that add up, repetitions into one
 //!   [`Point`](metrics::Point); client CPU time. *What does a point's number mean?*
 //! - [`analysis`]: the recommendation: best maxSockets, knee and fall-off per (client, batch),
@@ -40,6 +43,7 @@ pub mod render;
 pub mod report;
 pub mod results;
 pub mod s3;
+pub mod sut;
 pub mod sweep;
 pub mod transport;
 pub mod workload;

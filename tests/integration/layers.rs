@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["s3"],
     &["modes"],
     &["workload"],
+    &["sut"],
     &["metrics"],
     &["analysis"],
     &["results"],

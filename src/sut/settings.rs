@@ -1,0 +1,163 @@
+//! [`RunSettings`]: what a client under test is told at the start of a run (one point's
+//! settings), whatever language it is written in.
+
+use std::path::PathBuf;
+
+use crate::modes::ClientMode;
+
+/// Where every client of a run gets its credentials from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// Fixed keys, known up front: no fetch, whatever the client mode.
+    Static {
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key.
+        secret_access_key: String,
+        /// Session token, if any.
+        session_token: Option<String>,
+    },
+    /// The container endpoint (ECS/EKS): `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, read by each SDK's default credential chain. Every
+    /// client that builds its own chain fetches once: a client per request fetches per request.
+    Container {
+        /// The full URI, e.g. `https://127.0.0.1:40123/__mock/credentials/container`.
+        full_uri: String,
+        /// The authorization token the endpoint checks.
+        token: String,
+    },
+    /// IMDSv2 (EC2): `AWS_EC2_METADATA_SERVICE_ENDPOINT`, read by each SDK's default chain
+    /// (token, role, credentials: three requests per fetch).
+    Imds {
+        /// The metadata service's root, e.g. the mock's
+        /// [`metadata_endpoint`](mock_s3::MockS3::metadata_endpoint) `http://127.0.0.1:40124`.
+        endpoint: String,
+    },
+}
+
+impl CredentialSource {
+    /// The name used in result files and reports: `static`, `container`, `imds`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CredentialSource::Static { .. } => "static",
+            CredentialSource::Container { .. } => "container",
+            CredentialSource::Imds { .. } => "imds",
+        }
+    }
+
+    /// The mock's static keys.
+    pub fn static_for_mock(mock: &mock_s3::MockS3) -> Self {
+        CredentialSource::Static {
+            access_key_id: mock.access_key().to_owned(),
+            secret_access_key: mock.secret_key().to_owned(),
+            session_token: None,
+        }
+    }
+
+    /// The mock's container endpoint, over TLS.
+    pub fn container_for_mock(mock: &mock_s3::MockS3) -> Self {
+        CredentialSource::Container {
+            full_uri: mock.container_credentials_url(),
+            token: mock.container_token(),
+        }
+    }
+
+    /// The mock's IMDSv2, on its metadata listener; `None` if the mock was started without
+    /// one ([`MockS3Builder::metadata_listener`](mock_s3::MockS3Builder::metadata_listener)).
+    pub fn imds_for_mock(mock: &mock_s3::MockS3) -> Option<Self> {
+        mock.metadata_endpoint().map(|e| CredentialSource::Imds {
+            endpoint: e.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialSource::Static { access_key_id, .. } => f
+                .debug_struct("Static")
+                .field("access_key_id", access_key_id)
+                .finish_non_exhaustive(),
+            CredentialSource::Container { full_uri, .. } => f
+                .debug_struct("Container")
+                .field("full_uri", full_uri)
+                .finish_non_exhaustive(),
+            CredentialSource::Imds { endpoint } => {
+                f.debug_struct("Imds").field("endpoint", endpoint).finish()
+            }
+        }
+    }
+}
+
+/// One run's settings: a point of the sweep, as a client under test needs them.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// How clients are made and what they share.
+    pub mode: ClientMode,
+    /// maxSockets; `None` is Node's Infinity (no cap).
+    pub max_sockets: Option<u32>,
+    /// The Agent's `keepAlive`. Default in the SDK: true.
+    pub keep_alive: bool,
+    /// The S3 endpoint, e.g. `https://127.0.0.1:40123` (requests are path-style).
+    pub endpoint: String,
+    /// The region to sign for.
+    pub region: String,
+    /// The bucket every operation goes to.
+    pub bucket: String,
+    /// Where credentials come from.
+    pub credentials: CredentialSource,
+    /// PEM file of the CA that signed the endpoint's certificate (the mock's), trusted in
+    /// addition to the system's; `None` to trust the system's roots only.
+    pub ca_file: Option<PathBuf>,
+    /// The file-descriptor limit (`RLIMIT_NOFILE`, soft) of the client's process for the run,
+    /// for SDKs that run in their own process; `None` leaves it as inherited.
+    pub nofile: Option<u64>,
+}
+
+impl RunSettings {
+    /// Settings for the embedded mock: its endpoint, region and static keys, one shared
+    /// client with keepAlive, the given maxSockets.
+    pub fn for_mock(mock: &mock_s3::MockS3, bucket: &str, max_sockets: Option<u32>) -> Self {
+        RunSettings {
+            mode: ClientMode::Shared,
+            max_sockets,
+            keep_alive: true,
+            endpoint: mock.endpoint().to_owned(),
+            region: mock.region().to_owned(),
+            bucket: bucket.to_owned(),
+            credentials: CredentialSource::static_for_mock(mock),
+            ca_file: None,
+            nofile: None,
+        }
+    }
+}
+
+/// A PEM file written for a client under test to read (e.g. the mock's CA for
+/// `NODE_EXTRA_CA_CERTS`), removed when dropped.
+#[derive(Debug)]
+pub struct CaFile {
+    path: PathBuf,
+}
+
+impl CaFile {
+    /// Writes `pem` to a new file in the temporary directory.
+    pub fn write(pem: &str) -> std::io::Result<Self> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("poolsweep-ca-{}-{n}.pem", std::process::id()));
+        std::fs::write(&path, pem)?;
+        Ok(CaFile { path })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
