@@ -12,6 +12,9 @@ mod ops;
 mod pool_counts;
 mod queue;
 mod retries;
+/// The AWS SDK for JavaScript v3 on Node.js as a client under test (skipped without Node.js).
+mod sut_js_v3;
+mod sut_util;
 /// The sweep engine and the `poolsweep` binary end to end.
 mod sweep;
 mod timeouts;

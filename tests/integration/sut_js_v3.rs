@@ -1,0 +1,522 @@
+//! The real AWS SDK for JavaScript v3 (`runners/js-v3`) against the embedded mock, counted by
+//! the runner and by the server; and the runner as a child process: handshake, crashes,
+//! hangs, lines that are not the protocol, no orphan. Without Node.js every test here says so
+//! in one line and passes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mock_s3::MockS3;
+use mock_s3::ops::Operation;
+use poolsweep::modes::ClientMode;
+use poolsweep::sut::js_v3::{self, Installed, Runner, RunnerError, Toolchain};
+use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings};
+use poolsweep::workload::ErrorClass;
+use tokio::time::Instant;
+
+use crate::sut_util::{put_batches, server, wait_gone};
+use crate::util::settled;
+
+/// The installed runner, or `None` (with one line saying why) when Node.js is absent.
+fn installed() -> Option<Installed> {
+    static INSTALLED: OnceLock<Option<Installed>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            if let Err(e) = js_v3::node_available() {
+                eprintln!("js-v3 tests skipped: {e}");
+                return None;
+            }
+            let installed = js_v3::ensure_installed(
+                &js_v3::default_dir(),
+                &Toolchain::default(),
+                &mut |line| eprintln!("{line}"),
+            )
+            .expect("the js-v3 runner installs (npm ci needs the npm registry)");
+            Some(installed)
+        })
+        .clone()
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(120)
+}
+
+/// A runner trusting `server`'s CA, and the CA file (which must outlive it).
+async fn runner(installed: &Installed, server: &MockS3) -> (Arc<Runner>, CaFile) {
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let runner = Runner::spawn(installed, Some(ca.path()))
+        .await
+        .expect("the runner starts and answers hello");
+    (Arc::new(runner), ca)
+}
+
+/// `n` PUTs of 1 KiB in batches of `batch` in one run with `settings`.
+async fn run_puts(
+    runner: &Arc<Runner>,
+    settings: &RunSettings,
+    n: u64,
+    batch: u64,
+) -> (Vec<OpReport>, RunReport) {
+    let run = runner.start(settings).await.expect("start");
+    let reports = put_batches(runner, n, batch, 1024, |r, i, op, key, body| async move {
+        r.op(i, op, &key, body.len() as u64, deadline()).await
+    })
+    .await;
+    let report = runner.finish(run).await.expect("finish");
+    (reports, report)
+}
+
+fn assert_all_ok(reports: &[OpReport]) {
+    for (i, r) in reports.iter().enumerate() {
+        assert!(
+            r.error.is_none(),
+            "operation {i}: {:?} {}",
+            r.error,
+            r.message
+        );
+        assert_eq!(r.attempts, 1, "operation {i}");
+    }
+}
+
+#[tokio::test]
+async fn shared_client_opens_max_sockets_once_and_the_server_agrees() {
+    let Some(installed) = installed() else { return };
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    assert_eq!(
+        runner.info().packages["@aws-sdk/client-s3"],
+        "3.1178.0",
+        "the pinned SDK"
+    );
+    server.reset_metrics();
+    let settings = RunSettings::for_mock(&server, "bkt", Some(10));
+    let (reports, run) = run_puts(&runner, &settings, 1000, 100).await;
+    assert_all_ok(&reports);
+    assert_eq!((run.ops, run.clients), (1000, 1));
+    assert_eq!((run.sockets_opened, run.peak_open), (10, 10));
+    assert_eq!((run.tls_full, run.tls_resumed), (Some(10), Some(0)));
+    assert!(run.cpu.is_some_and(|c| c > Duration::ZERO), "{:?}", run.cpu);
+    assert!(
+        reports.iter().any(|r| r.socket_wait > Duration::ZERO),
+        "100 at once over 10 sockets: some queue in the Agent"
+    );
+    let m = settled(&server, |m| m.count(Operation::PutObject, 200) == 1000).await;
+    assert_eq!(m.connections_accepted, 10);
+    assert_eq!((m.tls_full, m.tls_resumed), (10, 0));
+    assert_eq!(m.count(Operation::PutObject, 200), 1000);
+}
+
+#[tokio::test]
+async fn per_request_clients_open_a_socket_and_do_a_full_handshake_each() {
+    let Some(installed) = installed() else { return };
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    server.reset_metrics();
+    let settings = RunSettings {
+        mode: ClientMode::PerRequest,
+        ..RunSettings::for_mock(&server, "bkt", Some(10))
+    };
+    let (reports, run) = run_puts(&runner, &settings, 1000, 100).await;
+    assert_all_ok(&reports);
+    assert!(
+        reports.iter().all(|r| r.socket_wait.is_zero()),
+        "nothing queues"
+    );
+    assert_eq!((run.ops, run.clients), (1000, 1000));
+    assert_eq!(run.sockets_opened, 1000);
+    assert_eq!((run.tls_full, run.tls_resumed), (Some(1000), Some(0)));
+    let m = settled(&server, |m| m.count(Operation::PutObject, 200) == 1000).await;
+    assert_eq!(m.connections_accepted, 1000);
+    assert_eq!((m.tls_full, m.tls_resumed), (1000, 0));
+}
+
+#[tokio::test]
+async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_handler() {
+    let Some(installed) = installed() else { return };
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    let container = CredentialSource::container_for_mock(&server);
+    let imds = CredentialSource::imds_for_mock(&server).unwrap();
+    let base = RunSettings::for_mock(&server, "bkt", Some(10));
+    let cases = [
+        (ClientMode::Shared, container.clone(), 1),
+        (ClientMode::PerRequest, container.clone(), 100),
+        (
+            ClientMode::SharedHandler {
+                clients: 4.try_into().unwrap(),
+            },
+            container,
+            1,
+        ),
+        (ClientMode::PerRequest, imds, 100),
+    ];
+    for (mode, credentials, fetches) in cases {
+        server.reset_metrics();
+        let source = credentials.name();
+        let settings = RunSettings {
+            mode,
+            credentials,
+            ..base.clone()
+        };
+        let (reports, run) = run_puts(&runner, &settings, 100, 25).await;
+        assert_all_ok(&reports);
+        let m = server.metrics();
+        let f = m.credential_fetches;
+        let (got, other) = match source {
+            "container" => (f.container, f.imds_credentials),
+            _ => (f.imds_credentials, f.container),
+        };
+        assert_eq!((got, other), (fetches, 0), "{mode} {source}");
+        if source == "imds" {
+            assert_eq!(f.imds_token, fetches, "IMDSv2: a token per fetch");
+        }
+        // The S3 clients' sockets; credential providers use handlers of their own.
+        let sockets = if fetches == 1 { 10 } else { 100 };
+        assert_eq!(run.sockets_opened, sockets, "{mode} {source}");
+    }
+}
+
+#[tokio::test]
+async fn a_lowered_rlimit_nofile_surfaces_emfile_as_its_own_error_kind() {
+    let Some(installed) = installed() else { return };
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    let open = std::fs::read_dir(format!("/proc/{}/fd", runner.pid()))
+        .unwrap()
+        .count() as u64;
+    // Room for a few sockets only; per-request clients keep theirs open.
+    let settings = RunSettings {
+        mode: ClientMode::PerRequest,
+        nofile: Some(open + 8),
+        ..RunSettings::for_mock(&server, "bkt", None)
+    };
+    let (reports, run) = run_puts(&runner, &settings, 200, 100).await;
+    let emfile = reports
+        .iter()
+        .filter(|r| r.error == Some(ErrorClass::Emfile))
+        .count();
+    let ok = reports.iter().filter(|r| r.error.is_none()).count();
+    assert!(emfile > 0, "no EMFILE with {} descriptors", open + 8);
+    assert_eq!(ok + emfile, 200, "every failure is EMFILE: {:?}", {
+        reports
+            .iter()
+            .filter(|r| !matches!(r.error, None | Some(ErrorClass::Emfile)))
+            .map(|r| &r.message)
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        reports
+            .iter()
+            .filter(|r| r.error.is_some())
+            .all(|r| r.message.contains("EMFILE")),
+        "the message says so"
+    );
+    assert_eq!(run.ops, 200);
+    // The limit was the run's: the next run has the inherited one again.
+    let settings = RunSettings {
+        mode: ClientMode::PerRequest,
+        ..RunSettings::for_mock(&server, "bkt", None)
+    };
+    let (reports, _) = run_puts(&runner, &settings, 100, 100).await;
+    assert_all_ok(&reports);
+}
+
+/// A stand-in runner: `body` runs after a correct handshake.
+fn fake_runner(name: &str, body: &str) -> (Installed, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "poolsweep-fake-runner-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("runner.mjs");
+    let source = format!(
+        r#"import {{ createInterface }} from "node:readline";
+const out = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+const lines = createInterface({{ input: process.stdin }});
+let hello = false;
+lines.on("close", () => process.exit(0));
+lines.on("line", (line) => {{
+  const msg = JSON.parse(line);
+  if (!hello) {{ hello = true; out({{ type: "hello", protocol: 1, node: process.version, packages: {{}}, pid: process.pid }}); return; }}
+  {body}
+}});
+"#
+    );
+    std::fs::write(&script, source).unwrap();
+    let installed = Installed {
+        dir: dir.clone(),
+        script,
+        node: "node".into(),
+        node_version: String::new(),
+        lock_sha256: String::new(),
+        installed_now: false,
+    };
+    (installed, dir)
+}
+
+async fn fake_spawn(name: &str, body: &str) -> Option<(Runner, PathBuf)> {
+    installed()?;
+    let (installed, dir) = fake_runner(name, body);
+    let runner = Runner::spawn(&installed, None).await.expect("handshake");
+    Some((runner, dir))
+}
+
+fn settings_for_fake() -> RunSettings {
+    RunSettings {
+        mode: ClientMode::Shared,
+        max_sockets: Some(1),
+        keep_alive: true,
+        endpoint: "https://127.0.0.1:9".into(),
+        region: "us-east-1".into(),
+        bucket: "bkt".into(),
+        credentials: CredentialSource::Static {
+            access_key_id: "a".into(),
+            secret_access_key: "s".into(),
+            session_token: None,
+        },
+        ca_file: None,
+        nofile: None,
+    }
+}
+
+fn cleanup(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_runner_that_crashes_mid_run_fails_its_operations_with_the_reason() {
+    let Some((runner, dir)) = fake_spawn(
+        "crash",
+        r#"if (msg.type === "start") out({ type: "started", run: msg.run });
+  if (msg.type === "op") { console.error("boom: simulated crash"); process.exit(3); }"#,
+    )
+    .await
+    else {
+        return;
+    };
+    let run = runner.start(&settings_for_fake()).await.unwrap();
+    let r = runner
+        .op(0, poolsweep::workload::OpKind::Put, "k", 1, deadline())
+        .await;
+    assert_eq!(r.error, Some(ErrorClass::Other));
+    assert!(r.message.contains("exited"), "{}", r.message);
+    assert!(
+        r.message.contains("boom: simulated crash"),
+        "stderr kept: {}",
+        r.message
+    );
+    assert!(matches!(
+        runner.finish(run).await,
+        Err(RunnerError::Broken(_))
+    ));
+    assert!(wait_gone(runner.pid()).await);
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_runner_that_hangs_is_killed_at_the_deadline() {
+    let Some((runner, dir)) = fake_spawn(
+        "hang",
+        r#"if (msg.type === "start") out({ type: "started", run: msg.run });"#,
+    )
+    .await
+    else {
+        return;
+    };
+    runner.start(&settings_for_fake()).await.unwrap();
+    let pid = runner.pid();
+    let r = runner
+        .op(
+            0,
+            poolsweep::workload::OpKind::Put,
+            "k",
+            1,
+            Instant::now() + Duration::from_millis(300),
+        )
+        .await;
+    assert_eq!(r.error, Some(ErrorClass::Other));
+    assert!(r.message.contains("hung"), "{}", r.message);
+    assert!(wait_gone(pid).await, "killed");
+    assert!(runner.broken().is_some());
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_line_that_is_not_the_protocol_breaks_the_runner_and_says_which() {
+    let Some((runner, dir)) = fake_spawn(
+        "garbage",
+        r#"if (msg.type === "start") out({ type: "started", run: msg.run });
+  if (msg.type === "op") process.stdout.write("Debugger attached.\n");"#,
+    )
+    .await
+    else {
+        return;
+    };
+    runner.start(&settings_for_fake()).await.unwrap();
+    let r = runner
+        .op(0, poolsweep::workload::OpKind::Put, "k", 1, deadline())
+        .await;
+    assert_eq!(r.error, Some(ErrorClass::Other));
+    assert!(r.message.contains("not the protocol"), "{}", r.message);
+    assert!(r.message.contains("Debugger attached."), "{}", r.message);
+    assert!(wait_gone(runner.pid()).await, "killed");
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_runner_of_another_protocol_version_is_refused() {
+    if installed().is_none() {
+        return;
+    }
+    // The real runner refuses a version it does not speak, in one fatal line.
+    let installed = installed().unwrap();
+    let mut child = std::process::Command::new("node")
+        .arg(&installed.script)
+        .current_dir(&installed.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead as _, Write as _};
+    writeln!(
+        child.stdin.as_mut().unwrap(),
+        r#"{{"type":"hello","protocol":99}}"#
+    )
+    .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert!(line.contains("\"fatal\":true"), "{line}");
+    assert!(line.contains("protocol 99 is not supported"), "{line}");
+}
+
+#[tokio::test]
+async fn the_runner_exits_when_its_stdin_closes_and_is_killed_when_dropped() {
+    let Some(installed) = installed() else { return };
+    // stdin closing is what a crash of poolsweep looks like from the runner's side.
+    let mut child = std::process::Command::new("node")
+        .arg(&installed.script)
+        .current_dir(&installed.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, r#"{{"type":"hello","protocol":1}}"#).unwrap();
+    }
+    let mut exited = None;
+    for _ in 0..1500 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(0),
+        "exits on end of stdin"
+    );
+
+    // Dropped with a run open and an operation in flight: killed with its group.
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    let pid = runner.pid();
+    runner
+        .start(&RunSettings::for_mock(&server, "bkt", Some(1)))
+        .await
+        .unwrap();
+    drop(runner);
+    assert!(wait_gone(pid).await, "no orphan");
+}
+
+/// A copy of the runner's files (not its `node_modules`) in a fresh folder.
+fn runner_copy(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "poolsweep-runner-copy-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["package.json", "package-lock.json", "runner.mjs"] {
+        std::fs::copy(js_v3::default_dir().join(file), dir.join(file)).unwrap();
+    }
+    dir
+}
+
+#[tokio::test]
+async fn the_install_is_keyed_on_the_lockfiles_hash() {
+    if installed().is_none() {
+        return;
+    }
+    let dir = runner_copy("idempotent");
+    let tools = Toolchain::default();
+    let install = |dir: PathBuf| {
+        let tools = tools.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            let r = js_v3::ensure_installed(&dir, &tools, &mut |l| lines.push(l.to_owned()));
+            (r.expect("installs"), lines)
+        })
+    };
+    let (first, lines) = install(dir.clone()).await.unwrap();
+    assert!(first.installed_now);
+    assert_eq!(lines.len(), 1, "one line of progress: {lines:?}");
+    assert!(lines[0].contains("npm ci"), "{}", lines[0]);
+    let (second, lines) = install(dir.clone()).await.unwrap();
+    assert!(!second.installed_now, "same lockfile: nothing to do");
+    assert!(lines.is_empty(), "{lines:?}");
+    assert_eq!(first.lock_sha256, second.lock_sha256);
+    // A changed lockfile installs again.
+    let lock = dir.join("package-lock.json");
+    let mut text = std::fs::read_to_string(&lock).unwrap();
+    text.push('\n');
+    std::fs::write(&lock, text).unwrap();
+    let (third, _) = install(dir.clone()).await.unwrap();
+    assert!(third.installed_now);
+    assert_ne!(third.lock_sha256, first.lock_sha256);
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn npm_ci_without_the_registry_fails_naming_the_command_to_run() {
+    if installed().is_none() {
+        return;
+    }
+    let dir = runner_copy("offline");
+    let cache = dir.join("empty-npm-cache");
+    let tools = Toolchain {
+        npm_env: vec![
+            // Port 9 (discard) on loopback: connection refused at once, as with no network.
+            ("npm_config_registry".into(), "http://127.0.0.1:9/".into()),
+            ("npm_config_cache".into(), cache.into_os_string()),
+            ("npm_config_fetch_retries".into(), "0".into()),
+            ("npm_config_offline".into(), "false".into()),
+        ],
+        ..Toolchain::default()
+    };
+    let d = dir.clone();
+    let e = tokio::task::spawn_blocking(move || js_v3::ensure_installed(&d, &tools, &mut |_| {}))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, js_v3::InstallError::NpmFailed { .. }), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "npm ci --no-audit --no-fund --loglevel=error --prefix {}",
+            dir.display()
+        )),
+        "{msg}"
+    );
+    assert!(!dir.join("node_modules/.poolsweep-lock-sha256").exists());
+    cleanup(&dir);
+}
