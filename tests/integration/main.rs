@@ -14,6 +14,8 @@ mod queue;
 mod retries;
 /// The AWS SDK for JavaScript v3 on Node.js as a client under test (skipped without Node.js).
 mod sut_js_v3;
+/// The AWS SDK for Rust as a client under test.
+mod sut_rust_sdk;
 mod sut_util;
 /// The sweep engine and the `poolsweep` binary end to end.
 mod sweep;
