@@ -192,6 +192,66 @@ pub struct ObjectChecksum {
     pub kind: ChecksumType,
 }
 
+/// A running checksum: fed the bytes in pieces, it gives what [`Algorithm::compute`] gives for
+/// them whole.
+#[derive(Clone)]
+pub enum Hasher {
+    /// A CRC (CRC-32, CRC-32C or CRC-64/NVME).
+    Crc(Algorithm, crc_fast::Digest),
+    /// SHA-1.
+    Sha1(sha1::Sha1),
+    /// SHA-256.
+    Sha256(sha2::Sha256),
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Hasher").field(&self.algorithm()).finish()
+    }
+}
+
+impl Hasher {
+    /// A hasher for `algorithm`.
+    pub fn new(algorithm: Algorithm) -> Self {
+        use crc_fast::CrcAlgorithm as C;
+        match algorithm {
+            Algorithm::Crc32 => Self::Crc(algorithm, crc_fast::Digest::new(C::Crc32IsoHdlc)),
+            Algorithm::Crc32c => Self::Crc(algorithm, crc_fast::Digest::new(C::Crc32Iscsi)),
+            Algorithm::Crc64Nvme => Self::Crc(algorithm, crc_fast::Digest::new(C::Crc64Nvme)),
+            Algorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Crc(a, _) => *a,
+            Self::Sha1(_) => Algorithm::Sha1,
+            Self::Sha256(_) => Algorithm::Sha256,
+        }
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Crc(_, d) => d.update(data),
+            Self::Sha1(h) => h.update(data),
+            Self::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// The base64 checksum of everything added.
+    pub fn finish(self) -> String {
+        match self {
+            Self::Crc(Algorithm::Crc64Nvme, d) => STANDARD.encode(d.finalize().to_be_bytes()),
+            Self::Crc(_, d) => STANDARD.encode((d.finalize() as u32).to_be_bytes()),
+            Self::Sha1(h) => STANDARD.encode(h.finalize()),
+            Self::Sha256(h) => STANDARD.encode(h.finalize()),
+        }
+    }
+}
+
 /// The MD5 digest of `data`.
 pub fn md5(data: &[u8]) -> [u8; 16] {
     Md5::digest(data).into()
@@ -261,6 +321,19 @@ mod tests {
         );
         assert_eq!(Algorithm::Sha256.composite(&digests), want);
         assert_eq!(Algorithm::Sha256.decode("AAAA"), None);
+    }
+
+    #[test]
+    fn running_hashers_match_whole_computations() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for a in Algorithm::ALL {
+            let mut h = Hasher::new(a);
+            for piece in data.chunks(999) {
+                h.update(piece);
+            }
+            assert_eq!(h.finish(), a.compute(&data), "{a:?}");
+            assert_eq!(Hasher::new(a).finish(), a.compute(b""), "{a:?} of nothing");
+        }
     }
 
     #[test]

@@ -10,6 +10,14 @@
 //! - `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: `hex(size)\r\nDATA\r\n` chunks,
 //!   `0\r\n`, trailer lines and a final `\r\n`.
 //!
+//! [`Decoder`] takes the body as it arrives, frame by frame, and hands on the
+//! object bytes without holding them: a chunk's signature is checked from a
+//! running SHA-256 when its last byte has passed, so memory stays bounded by
+//! one chunk-header line (4 KiB) and the trailer section (16 KiB), whatever
+//! the body's size. As S3, it refuses a chunk smaller than 8 KiB that is not
+//! the last one, and a body that decodes to more bytes than
+//! `x-amz-decoded-content-length` as soon as a chunk header says so.
+//!
 //! The decoder is liberal where it costs nothing: unknown chunk extensions
 //! are ignored, and the final blank line may be missing at the end of the
 //! body. Anything truncated, garbled or followed by extra bytes is rejected,
@@ -19,8 +27,18 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use sha2::{Digest as _, Sha256};
 
 use super::sigv4::{EMPTY_SHA256, PayloadMode, ct_eq, hmac_sha256, sha256_hex};
+
+/// S3's smallest chunk but the last (sigv4-streaming: "The chunk size must be at least 8 KB
+/// ... This chunk size applies to all chunks except the last one").
+pub const MIN_CHUNK_SIZE: u64 = 8192;
+/// The longest chunk-header line accepted (a size, `;chunk-signature=` and 64 hex digits
+/// need 90 bytes).
+const MAX_LINE: usize = 4096;
+/// The largest trailer section accepted.
+const MAX_TRAILERS: usize = 16 * 1024;
 
 const CHUNK_SIGNATURE: &str = "chunk-signature";
 const TRAILER_SIGNATURE: &str = "x-amz-trailer-signature";
@@ -76,7 +94,12 @@ impl ChunkSigner {
 
     /// The hex signature of the next chunk, holding `chunk_data`; advances the chain.
     pub fn next_chunk(&mut self, chunk_data: &[u8]) -> String {
-        let hash = format!("{EMPTY_SHA256}\n{}", sha256_hex(chunk_data));
+        self.next_chunk_digest(&Sha256::digest(chunk_data).into())
+    }
+
+    /// As [`next_chunk`](Self::next_chunk), from the SHA-256 of the chunk's data.
+    pub fn next_chunk_digest(&mut self, sha256: &[u8; 32]) -> String {
+        let hash = format!("{EMPTY_SHA256}\n{}", hex::encode(sha256));
         let signature = self.sign("AWS4-HMAC-SHA256-PAYLOAD", &hash);
         self.previous.clone_from(&signature);
         signature
@@ -145,6 +168,16 @@ pub enum ChunkedError {
         /// The size actually decoded.
         actual: u64,
     },
+    /// A chunk other than the last is smaller than [`MIN_CHUNK_SIZE`] (403
+    /// `InvalidChunkSizeError`, naming the chunk that followed it and the bad size, as S3's
+    /// recorded answers in versity/versitygw#1683 and #1665 do; the status from
+    /// aws/aws-sdk-cpp#3132).
+    InvalidChunkSize {
+        /// The 1-based number of the chunk after the short one.
+        chunk: u64,
+        /// The short chunk's size.
+        size: u64,
+    },
     /// The payload mode is not a streaming one, or a signed mode came
     /// without a [`ChunkSigner`] (400 `InvalidRequest`).
     Unsupported(String),
@@ -157,13 +190,14 @@ impl ChunkedError {
             Self::Unsupported(_) => "InvalidRequest",
             Self::Malformed(_) | Self::Truncated | Self::IncompleteBody { .. } => "IncompleteBody",
             Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            Self::InvalidChunkSize { .. } => "InvalidChunkSizeError",
         }
     }
 
     /// The HTTP status S3 answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::SignatureDoesNotMatch => StatusCode::FORBIDDEN,
+            Self::SignatureDoesNotMatch | Self::InvalidChunkSize { .. } => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -178,6 +212,9 @@ impl ChunkedError {
             Self::SignatureDoesNotMatch => "The request signature we calculated does not match \
                  the signature you provided. Check your key and signing method."
                 .to_owned(),
+            Self::InvalidChunkSize { .. } => {
+                "Only the last chunk is allowed to have a size less than 8192 bytes".to_owned()
+            }
             // S3 names Content-Length here even for the decoded length (versitygw#1684).
             Self::IncompleteBody { .. } => "You did not provide the number of bytes specified \
                  by the Content-Length HTTP header"
@@ -191,6 +228,10 @@ impl ChunkedError {
             Self::IncompleteBody { expected, actual } => vec![
                 ("NumberBytesExpected", expected.to_string()),
                 ("NumberBytesProvided", actual.to_string()),
+            ],
+            Self::InvalidChunkSize { chunk, size } => vec![
+                ("Chunk", chunk.to_string()),
+                ("BadChunkSize", size.to_string()),
             ],
             _ => Vec::new(),
         }
@@ -212,7 +253,303 @@ impl fmt::Display for ChunkedError {
 
 impl std::error::Error for ChunkedError {}
 
-/// Decodes an `aws-chunked` body held whole in memory.
+/// Where a [`Decoder`] is in the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Reading a chunk-header line.
+    Header,
+    /// Passing on chunk data.
+    Data,
+    /// Expecting the CR (false) or the LF (true) after a chunk's data.
+    DataEnd(bool),
+    /// After the last chunk: trailer lines up to a blank line.
+    Trailers,
+    /// The blank line has been read: nothing may follow.
+    Done,
+}
+
+/// Decodes an `aws-chunked` body as it arrives, handing on the object bytes.
+///
+/// Feed it the raw body in pieces of any size with [`feed`](Self::feed), then call
+/// [`finish`](Self::finish) at the end of the body. Chunk signatures are verified when each
+/// chunk's data has passed, the trailer signature and the decoded length at the end; the
+/// bytes handed on before a failure must be thrown away.
+#[derive(Debug)]
+pub struct Decoder {
+    signer: Option<ChunkSigner>,
+    signed: bool,
+    trailers_allowed: bool,
+    signed_trailer: bool,
+    expected: Option<u64>,
+    min_chunk: u64,
+    state: State,
+    line: Vec<u8>,
+    remaining: u64,
+    hasher: Option<Sha256>,
+    provided: String,
+    chunks: u64,
+    last_size: u64,
+    decoded: u64,
+    trailers: Vec<(String, String)>,
+    trailer_signature: Option<String>,
+    trailer_bytes: usize,
+}
+
+impl Decoder {
+    /// A decoder for a body sent with payload `mode`.
+    ///
+    /// `signer` is required for the two signed modes (pass
+    /// [`Verified::chunk_signer`](super::Verified::chunk_signer)) and ignored otherwise.
+    /// When `decoded_content_length` is given, the decoded size must equal it.
+    pub fn new(
+        mode: &PayloadMode,
+        signer: Option<ChunkSigner>,
+        decoded_content_length: Option<u64>,
+    ) -> Result<Self, ChunkedError> {
+        let signer = match (mode, signer) {
+            (PayloadMode::StreamingUnsignedTrailer, _) => None,
+            (PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer, Some(s)) => {
+                Some(s)
+            }
+            (PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer, None) => {
+                return Err(ChunkedError::Unsupported(
+                    "a signed aws-chunked body needs the request's chunk signer".to_owned(),
+                ));
+            }
+            (PayloadMode::Unsigned | PayloadMode::Sha256(_), _) => {
+                return Err(ChunkedError::Unsupported(
+                    "aws-chunked bodies need a STREAMING-* x-amz-content-sha256".to_owned(),
+                ));
+            }
+        };
+        Ok(Self {
+            signed: signer.is_some(),
+            signer,
+            trailers_allowed: mode.has_trailer(),
+            signed_trailer: *mode == PayloadMode::StreamingSignedTrailer,
+            expected: decoded_content_length,
+            min_chunk: MIN_CHUNK_SIZE,
+            state: State::Header,
+            line: Vec::new(),
+            remaining: 0,
+            hasher: None,
+            provided: String::new(),
+            chunks: 0,
+            last_size: 0,
+            decoded: 0,
+            trailers: Vec::new(),
+            trailer_signature: None,
+            trailer_bytes: 0,
+        })
+    }
+
+    /// Sets the smallest size of a chunk that is not the last. Default: [`MIN_CHUNK_SIZE`],
+    /// S3's; 0 accepts chunks of any size.
+    pub fn min_chunk_size(mut self, bytes: u64) -> Self {
+        self.min_chunk = bytes;
+        self
+    }
+
+    /// Object bytes decoded so far.
+    pub fn decoded(&self) -> u64 {
+        self.decoded
+    }
+
+    /// Takes the next piece of the raw body; hands each run of object bytes to `out`, whose
+    /// error stops the decoding.
+    pub fn feed<E: From<ChunkedError>>(
+        &mut self,
+        mut input: &[u8],
+        mut out: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while !input.is_empty() {
+            match self.state {
+                State::Header | State::Trailers => {
+                    let limit = if self.state == State::Header {
+                        MAX_LINE
+                    } else {
+                        MAX_TRAILERS - self.trailer_bytes.min(MAX_TRAILERS)
+                    };
+                    let Some(end) = input.iter().position(|&b| b == b'\n') else {
+                        self.line.extend_from_slice(input);
+                        if self.line.len() > limit {
+                            return Err(too_long(self.state).into());
+                        }
+                        return Ok(());
+                    };
+                    self.line.extend_from_slice(&input[..=end]);
+                    input = &input[end + 1..];
+                    if self.line.len() > limit + 2 {
+                        return Err(too_long(self.state).into());
+                    }
+                    let mut line = std::mem::take(&mut self.line);
+                    if line.len() < 2 || line[line.len() - 2] != b'\r' {
+                        return Err(ChunkedError::Malformed(
+                            "a line ends in LF without CR".to_owned(),
+                        )
+                        .into());
+                    }
+                    line.truncate(line.len() - 2);
+                    let result = if self.state == State::Header {
+                        self.chunk_header(&line)
+                    } else {
+                        self.trailer_line(&line)
+                    };
+                    line.clear();
+                    self.line = line;
+                    result?;
+                }
+                State::Data => {
+                    let n = usize::try_from(self.remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
+                    let (data, rest) = input.split_at(n);
+                    if let Some(h) = self.hasher.as_mut() {
+                        h.update(data);
+                    }
+                    self.remaining -= n as u64;
+                    self.decoded += n as u64;
+                    input = rest;
+                    if self.remaining == 0 {
+                        self.state = State::DataEnd(false);
+                        self.verify_chunk()?;
+                    }
+                    out(data)?;
+                }
+                State::DataEnd(lf) => {
+                    let want = if lf { b'\n' } else { b'\r' };
+                    if input[0] != want {
+                        return Err(ChunkedError::Malformed(
+                            "chunk data is not followed by CRLF".to_owned(),
+                        )
+                        .into());
+                    }
+                    input = &input[1..];
+                    self.state = if lf {
+                        State::Header
+                    } else {
+                        State::DataEnd(true)
+                    };
+                }
+                State::Done => {
+                    return Err(ChunkedError::Malformed(
+                        "unexpected data after the end of the body".to_owned(),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn chunk_header(&mut self, line: &[u8]) -> Result<(), ChunkedError> {
+        let (size, signature) = parse_chunk_header(line)?;
+        let size = size as u64;
+        if self.chunks > 0 && size > 0 && self.last_size < self.min_chunk {
+            return Err(ChunkedError::InvalidChunkSize {
+                chunk: self.chunks + 1,
+                size: self.last_size,
+            });
+        }
+        if let Some(expected) = self.expected
+            && self.decoded.saturating_add(size) > expected
+        {
+            return Err(ChunkedError::IncompleteBody {
+                expected,
+                actual: self.decoded.saturating_add(size),
+            });
+        }
+        if self.signed {
+            let provided = signature
+                .ok_or_else(|| ChunkedError::Malformed("missing chunk-signature".to_owned()))?;
+            self.provided.clear();
+            self.provided.push_str(provided);
+            self.hasher = Some(Sha256::new());
+        }
+        self.chunks += 1;
+        self.last_size = size;
+        if size == 0 {
+            self.verify_chunk()?;
+            self.state = State::Trailers;
+        } else {
+            self.remaining = size;
+            self.state = State::Data;
+        }
+        Ok(())
+    }
+
+    /// Checks the signature of the chunk whose data has just passed.
+    fn verify_chunk(&mut self) -> Result<(), ChunkedError> {
+        if let (Some(signer), Some(hasher)) = (self.signer.as_mut(), self.hasher.take()) {
+            let expected = signer.next_chunk_digest(&hasher.finalize().into());
+            if !ct_eq(expected.as_bytes(), self.provided.as_bytes()) {
+                return Err(ChunkedError::SignatureDoesNotMatch);
+            }
+        }
+        Ok(())
+    }
+
+    fn trailer_line(&mut self, line: &[u8]) -> Result<(), ChunkedError> {
+        if line.is_empty() {
+            self.state = State::Done;
+            return Ok(());
+        }
+        self.trailer_bytes += line.len() + 2;
+        if self.trailer_signature.is_some() {
+            return Err(ChunkedError::Malformed(
+                "x-amz-trailer-signature must be the last trailer".to_owned(),
+            ));
+        }
+        let (name, value) = parse_trailer_line(line)?;
+        if name == TRAILER_SIGNATURE {
+            self.trailer_signature = Some(value);
+        } else {
+            self.trailers.push((name, value));
+        }
+        Ok(())
+    }
+
+    /// Ends the body; returns the trailers (names lowercased, in the order received,
+    /// `x-amz-trailer-signature` left out).
+    pub fn finish(mut self) -> Result<Vec<(String, String)>, ChunkedError> {
+        match self.state {
+            State::Header | State::Data | State::DataEnd(_) => return Err(ChunkedError::Truncated),
+            // A partial trailer line, or a lone CR where the final CRLF should be.
+            State::Trailers if !self.line.is_empty() => return Err(ChunkedError::Truncated),
+            State::Trailers | State::Done => {}
+        }
+        if !self.trailers_allowed && (!self.trailers.is_empty() || self.trailer_signature.is_some())
+        {
+            return Err(ChunkedError::Malformed(
+                "trailers are not allowed with STREAMING-AWS4-HMAC-SHA256-PAYLOAD".to_owned(),
+            ));
+        }
+        if self.signed_trailer
+            && let Some(signer) = self.signer.as_mut()
+        {
+            verify_trailer_signature(signer, &self.trailers, self.trailer_signature.as_deref())?;
+        }
+        if let Some(expected) = self.expected
+            && expected != self.decoded
+        {
+            return Err(ChunkedError::IncompleteBody {
+                expected,
+                actual: self.decoded,
+            });
+        }
+        Ok(self.trailers)
+    }
+}
+
+fn too_long(state: State) -> ChunkedError {
+    ChunkedError::Malformed(if state == State::Header {
+        format!("a chunk header is longer than {MAX_LINE} bytes")
+    } else {
+        format!("the trailers are longer than {MAX_TRAILERS} bytes")
+    })
+}
+
+/// Decodes an `aws-chunked` body held whole in memory (a [`Decoder`] fed once).
 ///
 /// `signer` is required for the two signed modes (pass
 /// [`Verified::chunk_signer`](super::Verified::chunk_signer)) and ignored
@@ -224,102 +561,16 @@ pub fn decode(
     signer: Option<ChunkSigner>,
     decoded_content_length: Option<u64>,
 ) -> Result<Decoded, ChunkedError> {
-    let mut signer = match (mode, signer) {
-        (PayloadMode::StreamingUnsignedTrailer, _) => None,
-        (PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer, Some(s)) => Some(s),
-        (PayloadMode::StreamingSigned | PayloadMode::StreamingSignedTrailer, None) => {
-            return Err(ChunkedError::Unsupported(
-                "a signed aws-chunked body needs the request's chunk signer".to_owned(),
-            ));
-        }
-        (PayloadMode::Unsigned | PayloadMode::Sha256(_), _) => {
-            return Err(ChunkedError::Unsupported(
-                "aws-chunked bodies need a STREAMING-* x-amz-content-sha256".to_owned(),
-            ));
-        }
-    };
+    decode_with(Decoder::new(mode, signer, decoded_content_length)?, raw)
+}
 
-    let mut cur = Cursor { raw, pos: 0 };
-    let capacity = decoded_content_length
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(raw.len())
-        .min(raw.len());
-    let mut data = Vec::with_capacity(capacity);
-
-    // Chunks, up to and including the zero-sized one.
-    loop {
-        let line = cur.line()?;
-        let (size, chunk_signature) = parse_chunk_header(line)?;
-        let chunk = cur.take(size)?;
-        if let Some(signer) = signer.as_mut() {
-            let provided = chunk_signature
-                .ok_or_else(|| ChunkedError::Malformed("missing chunk-signature".to_owned()))?;
-            let expected = signer.next_chunk(chunk);
-            if !ct_eq(expected.as_bytes(), provided.as_bytes()) {
-                return Err(ChunkedError::SignatureDoesNotMatch);
-            }
-        }
-        if size == 0 {
-            break;
-        }
-        match cur.take(2) {
-            Ok(b"\r\n") => {}
-            Ok(_) => {
-                return Err(ChunkedError::Malformed(
-                    "chunk data is not followed by CRLF".to_owned(),
-                ));
-            }
-            Err(e) => return Err(e),
-        }
-        data.extend_from_slice(chunk);
-    }
-
-    // Trailer section: `name:value` lines up to a blank line (or the end).
-    let mut trailers = Vec::new();
-    let mut trailer_signature = None;
-    while !cur.at_end() {
-        let line = cur.line()?;
-        if line.is_empty() {
-            if !cur.at_end() {
-                return Err(ChunkedError::Malformed(
-                    "unexpected data after the end of the body".to_owned(),
-                ));
-            }
-            break;
-        }
-        if trailer_signature.is_some() {
-            return Err(ChunkedError::Malformed(
-                "x-amz-trailer-signature must be the last trailer".to_owned(),
-            ));
-        }
-        let (name, value) = parse_trailer_line(line)?;
-        if name == TRAILER_SIGNATURE {
-            trailer_signature = Some(value);
-        } else {
-            trailers.push((name, value));
-        }
-    }
-
-    match mode {
-        PayloadMode::StreamingSigned if !trailers.is_empty() || trailer_signature.is_some() => {
-            return Err(ChunkedError::Malformed(
-                "trailers are not allowed with STREAMING-AWS4-HMAC-SHA256-PAYLOAD".to_owned(),
-            ));
-        }
-        PayloadMode::StreamingSignedTrailer => {
-            if let Some(signer) = signer.as_mut() {
-                verify_trailer_signature(signer, &trailers, trailer_signature.as_deref())?;
-            }
-        }
-        _ => {}
-    }
-
-    let actual = data.len() as u64;
-    if let Some(expected) = decoded_content_length
-        && expected != actual
-    {
-        return Err(ChunkedError::IncompleteBody { expected, actual });
-    }
+fn decode_with(mut decoder: Decoder, raw: &[u8]) -> Result<Decoded, ChunkedError> {
+    let mut data = Vec::with_capacity(raw.len());
+    decoder.feed(raw, |d| {
+        data.extend_from_slice(d);
+        Ok::<_, ChunkedError>(())
+    })?;
+    let trailers = decoder.finish()?;
     Ok(Decoded {
         data: Bytes::from(data),
         trailers,
@@ -448,37 +699,6 @@ fn parse_trailer_line(line: &[u8]) -> Result<(String, String), ChunkedError> {
         )));
     }
     Ok((name.to_ascii_lowercase(), value.trim().to_owned()))
-}
-
-/// A read position in the raw body.
-struct Cursor<'a> {
-    raw: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn at_end(&self) -> bool {
-        self.pos >= self.raw.len()
-    }
-
-    /// The bytes up to the next CRLF, which is consumed.
-    fn line(&mut self) -> Result<&'a [u8], ChunkedError> {
-        let rest = self.raw.get(self.pos..).unwrap_or_default();
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or(ChunkedError::Truncated)?;
-        self.pos += end + 2;
-        Ok(&rest[..end])
-    }
-
-    /// The next `n` bytes.
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ChunkedError> {
-        let rest = self.raw.get(self.pos..).unwrap_or_default();
-        let out = rest.get(..n).ok_or(ChunkedError::Truncated)?;
-        self.pos += n;
-        Ok(out)
-    }
 }
 
 #[cfg(test)]

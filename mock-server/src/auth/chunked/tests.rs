@@ -91,6 +91,42 @@ fn unsigned_body(chunks: &[&[u8]], trailers: &[(&str, &str)]) -> Vec<u8> {
     body
 }
 
+/// [`super::decode`] without S3's minimum chunk size, so that framings can be tested with
+/// short chunks (the minimum has its own test).
+fn decode(
+    raw: &[u8],
+    mode: &PayloadMode,
+    signer: Option<ChunkSigner>,
+    decoded_content_length: Option<u64>,
+) -> Result<Decoded, ChunkedError> {
+    decode_with(
+        Decoder::new(mode, signer, decoded_content_length)?.min_chunk_size(0),
+        raw,
+    )
+}
+
+/// The same, fed one byte at a time.
+fn decode_bytewise(
+    raw: &[u8],
+    mode: &PayloadMode,
+    signer: Option<ChunkSigner>,
+    decoded_content_length: Option<u64>,
+) -> Result<Decoded, ChunkedError> {
+    let mut d = Decoder::new(mode, signer, decoded_content_length)?.min_chunk_size(0);
+    let mut data = Vec::new();
+    for b in raw {
+        d.feed(std::slice::from_ref(b), |piece| {
+            data.extend_from_slice(piece);
+            Ok::<_, ChunkedError>(())
+        })?;
+    }
+    let trailers = d.finish()?;
+    Ok(Decoded {
+        data: Bytes::from(data),
+        trailers,
+    })
+}
+
 fn unsigned(raw: &[u8]) -> Result<Decoded, ChunkedError> {
     decode(raw, &PayloadMode::StreamingUnsignedTrailer, None, None)
 }
@@ -369,6 +405,79 @@ fn malformed_framings() {
     )));
 }
 
+fn chunked_len(headers: &HeaderMap) -> Option<u64> {
+    decoded_content_length(headers).unwrap()
+}
+
+#[test]
+fn chunks_under_8_kib_but_the_last_are_refused() {
+    let big = [1u8; 8192];
+    let ok = unsigned_body(&[&big, &big, b"tail"], &[]);
+    assert!(super::decode(&ok, &PayloadMode::StreamingUnsignedTrailer, None, None).is_ok());
+    // 5 bytes, then 1 more: S3's answer names chunk 2 and the size 5 (versitygw#1665).
+    let bad = unsigned_body(&[b"hello", b"!"], &[]);
+    assert_eq!(
+        super::decode(&bad, &PayloadMode::StreamingUnsignedTrailer, None, None),
+        Err(ChunkedError::InvalidChunkSize { chunk: 2, size: 5 })
+    );
+    let bad = signed_body(&[&big, b"abc", b"de"], None);
+    let e = super::decode(&bad, &PayloadMode::StreamingSigned, Some(signer()), None).unwrap_err();
+    assert_eq!(e, ChunkedError::InvalidChunkSize { chunk: 3, size: 3 });
+    assert_eq!(
+        (e.status(), e.code()),
+        (StatusCode::FORBIDDEN, "InvalidChunkSizeError")
+    );
+    assert_eq!(
+        e.extra_fields(),
+        vec![("Chunk", "3".to_owned()), ("BadChunkSize", "3".to_owned())]
+    );
+    // One short chunk alone is the last one.
+    assert!(
+        super::decode(
+            b"5\r\nhello\r\n0\r\n\r\n",
+            &PayloadMode::StreamingUnsignedTrailer,
+            None,
+            Some(5)
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_chunk_beyond_the_decoded_length_is_refused_at_its_header() {
+    // The data of the oversized chunk never arrives: the header is enough.
+    let mut d = Decoder::new(&PayloadMode::StreamingUnsignedTrailer, None, Some(10)).unwrap();
+    let r = d.feed(b"ffffffffffff\r\n", |_| Ok::<_, ChunkedError>(()));
+    assert_eq!(
+        r,
+        Err(ChunkedError::IncompleteBody {
+            expected: 10,
+            actual: 0xffff_ffff_ffff
+        })
+    );
+}
+
+#[test]
+fn lines_and_trailers_are_bounded() {
+    let mut long = vec![b'1'; 1];
+    long.extend(std::iter::repeat_n(b' ', 5000));
+    long.extend_from_slice(b"\r\n");
+    assert!(malformed(unsigned(&long)));
+    let mut d = Decoder::new(&PayloadMode::StreamingUnsignedTrailer, None, None).unwrap();
+    d.feed(b"0\r\n", |_| Ok::<_, ChunkedError>(())).unwrap();
+    let mut fed = Ok(());
+    for i in 0..1000 {
+        fed = d.feed(
+            format!("x-amz-meta-{i}:{}\r\n", "v".repeat(40)).as_bytes(),
+            |_| Ok::<_, ChunkedError>(()),
+        );
+        if fed.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(fed, Err(ChunkedError::Malformed(_))), "{fed:?}");
+}
+
 #[test]
 fn error_mapping() {
     assert_eq!(ChunkedError::Truncated.code(), "IncompleteBody");
@@ -424,7 +533,24 @@ fn prefixes_and_corruptions_never_panic() {
             if *mode == PayloadMode::StreamingSigned {
                 headers.remove("x-amz-trailer");
             }
-            decode_with_headers(raw, &headers, mode, Some(signer()))
+            let decoded_len = chunked_len(&headers);
+            let r = decode(raw, mode, Some(signer()), decoded_len);
+            // Fed byte by byte, the decoder reaches the same verdict.
+            assert_eq!(
+                decode_bytewise(raw, mode, Some(signer()), decoded_len),
+                r,
+                "{mode:?}"
+            );
+            r.and_then(|d| {
+                if *mode != PayloadMode::StreamingSigned
+                    && d.trailer("x-amz-checksum-crc32").is_none()
+                {
+                    return Err(ChunkedError::Malformed(
+                        "announced trailer missing".to_owned(),
+                    ));
+                }
+                Ok(d)
+            })
         };
         let full = run(body).unwrap();
         assert_eq!(full.data.len(), decoded_len);
