@@ -60,8 +60,9 @@ pub struct Config {
     /// How the server behaves under load (latency, limits, connection policy, faults,
     /// credential endpoints). Default: [`Profile::ideal`]. Changeable while running.
     pub profile: Profile,
-    /// Largest request body accepted, in bytes (S3: 5 GiB for a single PUT). Default: 1 GiB,
-    /// since bodies are held in memory while they are checked.
+    /// Largest object or part accepted, in bytes: S3's 5 GiB for a single PUT or a part (larger
+    /// ones get 400 EntityTooLarge). Bodies are read as they arrive; in memory mode the memory
+    /// cap bounds what is held. Default: 5 GiB.
     pub max_body: u64,
     /// Largest request head, in bytes. Default: 64 KiB (S3 answers larger heads with 400).
     pub max_header_bytes: usize,
@@ -82,7 +83,7 @@ impl Default for Config {
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             region: DEFAULT_REGION.to_owned(),
             profile: Profile::ideal(),
-            max_body: 1 << 30,
+            max_body: 5 << 30,
             max_header_bytes: 64 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }

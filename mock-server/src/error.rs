@@ -163,6 +163,8 @@ errors! {
     header_section_too_large => (BAD_REQUEST, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.");
     /// 400 XAmzContentSHA256Mismatch.
     content_sha256_mismatch => (BAD_REQUEST, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    /// 400 MaxMessageLengthExceeded: an XML request body over the mock's limit.
+    max_message_length_exceeded => (BAD_REQUEST, "MaxMessageLengthExceeded", "Your request was too big.");
     /// 507-like: the mock's memory cap was reached (S3 has no such limit; the code says so).
     memory_cap_reached => (INSUFFICIENT_STORAGE, "MockStorageFull", "mock-s3 reached its memory cap (--memory-cap); use --storage discard for large sweeps.");
 }

@@ -299,7 +299,8 @@ impl MockS3 {
         rx.recv().expect("the reset task does not panic")
     }
 
-    /// Bytes of object data held in memory now.
+    /// Bytes accounted against the memory cap now: object data held, plus the reservations of
+    /// bodies being read.
     pub fn stored_bytes(&self) -> u64 {
         self.app.store.used_bytes()
     }

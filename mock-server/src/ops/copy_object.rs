@@ -13,6 +13,7 @@
 use std::time::SystemTime;
 
 use axum::body::Body;
+use bytes::Bytes;
 use http::Response;
 
 use super::put_object::{etag_matches, is_conditional, store, write_preconditions};
@@ -78,14 +79,12 @@ pub(super) fn handle(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
     let (src_bucket, src_key) = parse_source(req.header("x-amz-copy-source").unwrap_or(""))?;
     let source = app.store.bucket(&src_bucket)?;
     let src = source
-        .objects
-        .get(&src_key)
-        .map(|e| e.value().clone())
+        .object(&src_key)
         .ok_or_else(|| S3Error::no_such_key().with_resource(format!("/{src_bucket}/{src_key}")))?;
     source_conditions(req, &src)?;
     let dest = app.store.bucket(&req.bucket)?;
     let seen = if is_conditional(req) {
-        let current = dest.objects.get(&req.key).map(|e| e.value().clone());
+        let current = dest.object(&req.key);
         write_preconditions(req, current.as_deref())?;
         Some(current)
     } else {
@@ -102,7 +101,7 @@ pub(super) fn handle(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
         ));
     }
     let data = match &src.data {
-        Data::Stored(b) => app.store.keep(b.clone())?,
+        Data::Stored(b) => app.store.keep(Bytes::clone(b))?,
         Data::Generated(n) => Data::Generated(*n),
     };
     let (content_type, headers, metadata) = if replace {

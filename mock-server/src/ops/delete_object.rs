@@ -10,7 +10,7 @@ use crate::xml::{Delete, XmlWriter, parse};
 pub(super) fn delete_object(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
     {
-        let current = bucket.objects.get(&req.key).map(|e| e.value().clone());
+        let current = bucket.object(&req.key);
         if let (Some(v), Some(o)) = (req.header("if-match"), current.as_deref())
             && !super::put_object::etag_matches(v, &o.etag)
         {

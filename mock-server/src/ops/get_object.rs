@@ -145,9 +145,7 @@ const OVERRIDES: [(&str, &str); 6] = [
 pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
     let object = bucket
-        .objects
-        .get(&req.key)
-        .map(|e| e.value().clone())
+        .object(&req.key)
         .ok_or_else(|| S3Error::no_such_key().with_resource(req.resource()))?;
 
     // Conditional requests (RFC 9110 order, as S3 applies it).

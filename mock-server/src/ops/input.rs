@@ -5,29 +5,50 @@
 //! payload hash, Content-MD5, and the flexible checksum from a header or a trailer. Any failure
 //! is an S3 error and nothing is kept.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Limited};
-use sha2::Digest as _;
-
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
 use http::header::TRANSFER_ENCODING;
+use http_body_util::BodyExt as _;
+use md5::Digest as _;
 
 use super::{App, S3Request};
-use crate::auth::chunked;
+use crate::auth::chunked::{self, ChunkedError};
 use crate::auth::sigv4::PayloadMode;
-use crate::checksum::{self, Algorithm};
+use crate::checksum::{self, Algorithm, Hasher};
+use crate::config::StorageMode;
 use crate::error::{S3Error, S3Result};
-use axum::body::Body;
+use crate::store::{Data, Reservation};
 
 /// A body that passed every check.
 #[derive(Debug)]
-pub struct Payload {
-    /// The decoded bytes.
+pub struct Payload<'a> {
+    /// The decoded bytes, when held: every body but object data in `--storage discard`.
     pub data: Bytes,
+    /// The size of the decoded bytes (held or not).
+    pub size: u64,
     /// MD5 of the bytes, when asked for.
     pub md5: Option<[u8; 16]>,
     /// The checksum the client sent (header or trailer), verified.
     pub checksum: Option<(Algorithm, String)>,
+    /// The checksum [`read_part`] was asked to compute.
+    pub computed: Option<(Algorithm, String)>,
+    reservation: Option<Reservation<'a>>,
 }
+
+impl Payload<'_> {
+    /// The bytes as object data for the store: held, their reservation now the stored
+    /// object's share of the memory cap, or in `--storage discard` only their size.
+    pub fn into_data(self) -> Data {
+        match self.reservation {
+            Some(r) => r.keep(self.data),
+            None => Data::Generated(self.size),
+        }
+    }
+}
+
+/// The largest XML request body read (CompleteMultipartUpload lists up to 10,000 parts of a
+/// few hundred bytes each; DeleteObjects up to 1,000 keys of up to 1,024 bytes, escaped).
+pub(super) const MAX_XML_BODY: u64 = 8 << 20;
 
 fn payload_mode(value: &str) -> S3Result<PayloadMode> {
     PayloadMode::parse(value).ok_or_else(|| {
@@ -98,37 +119,184 @@ fn declared_length(
     Ok(decoded)
 }
 
-/// Reads the whole body of `req` and checks it. `object_data`: the body is an object's or a
-/// part's bytes (PutObject, UploadPart), for which S3 has rules on framing.
-pub(super) async fn read(
-    app: &App,
+/// Where the bytes of a body go while it is read: through the hashes asked for, and into
+/// memory reserved for them beforehand when they are held.
+struct Sink<'a> {
+    md5: Option<md5::Md5>,
+    sha256: Option<sha2::Sha256>,
+    checksum: Option<Hasher>,
+    also: Option<Hasher>,
+    held: Option<(BytesMut, Reservation<'a>)>,
+    /// The most bytes a held body may grow to (its reservation grows up to it).
+    limit: u64,
+    size: u64,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, d: &[u8]) -> S3Result<()> {
+        self.size += d.len() as u64;
+        if let Some(h) = self.md5.as_mut() {
+            h.update(d);
+        }
+        if let Some(h) = self.sha256.as_mut() {
+            h.update(d);
+        }
+        if let Some(h) = self.checksum.as_mut() {
+            h.update(d);
+        }
+        if let Some(h) = self.also.as_mut() {
+            h.update(d);
+        }
+        if let Some((buf, reservation)) = self.held.as_mut() {
+            let need = (buf.len() + d.len()) as u64;
+            if need > reservation.bytes() {
+                if need > self.limit {
+                    return Err(S3Error::max_message_length_exceeded());
+                }
+                reservation.grow(need - reservation.bytes())?;
+            }
+            buf.extend_from_slice(d);
+        }
+        Ok(())
+    }
+}
+
+impl From<ChunkedError> for S3Error {
+    fn from(e: ChunkedError) -> Self {
+        chunk_error(e)
+    }
+}
+
+/// The checksum the request announces, in a header (with its value) or in `x-amz-trailer`
+/// (its value comes at the end of the body). S3 refuses more than one, and a trailer that is
+/// not a checksum ("The value specified in the x-amz-trailer header is not supported", its
+/// recorded answer in versity/versitygw#1161).
+fn announced_checksum(req: &S3Request) -> S3Result<Option<(Algorithm, Option<String>)>> {
+    let mut found = Algorithm::ALL
+        .into_iter()
+        .filter_map(|a| {
+            req.header(a.header())
+                .map(|v| (a, Some(v.trim().to_owned())))
+        })
+        .collect::<Vec<_>>();
+    for value in req.parts.headers.get_all("x-amz-trailer") {
+        for name in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            if name.is_empty() {
+                continue;
+            }
+            let alg = Algorithm::from_header(name).ok_or_else(|| {
+                S3Error::invalid_request(
+                    "The value specified in the x-amz-trailer header is not supported",
+                )
+            })?;
+            found.push((alg, None));
+        }
+    }
+    if found.len() > 1 {
+        return Err(S3Error::invalid_request(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ));
+    }
+    Ok(found.pop())
+}
+
+fn malformed_trailer() -> S3Error {
+    S3Error::new(
+        http::StatusCode::BAD_REQUEST,
+        "MalformedTrailerError",
+        "The request contained trailing data that was not well-formed or did not conform to our published schema.",
+    )
+}
+
+/// An error from the body while it was read: a stall (S3's RequestTimeout, counted) or a
+/// connection that ended early.
+fn body_error(app: &App, e: &(dyn std::error::Error + 'static)) -> S3Error {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<crate::pace::Stalled>() {
+            app.metrics.request_timeout();
+            return S3Error::request_timeout();
+        }
+        source = err.source();
+    }
+    S3Error::incomplete_body()
+}
+
+/// Reads the body of `req` as it arrives and checks it. `object_data`: the body is an
+/// object's or a part's bytes (PutObject, UploadPart), for which S3 has rules on framing.
+///
+/// Memory: object data in `--storage discard` is hashed and counted, never held. Any other
+/// body is held only in memory reserved against the cap before it is read: its declared
+/// length (Content-Length, or `x-amz-decoded-content-length` for aws-chunked), refused at
+/// once with MockStorageFull when it cannot fit; a body of undeclared length (an XML body sent
+/// chunked) reserves as it grows, up to [`MAX_XML_BODY`].
+pub(super) async fn read<'a>(
+    app: &'a App,
     req: &S3Request,
     body: Body,
     object_data: bool,
     want_md5: bool,
-) -> S3Result<Payload> {
+) -> S3Result<Payload<'a>> {
+    read_computing(app, req, body, object_data, want_md5, None).await
+}
+
+/// Reads the body of an UploadPart as [`read`] does, also computing the checksum of
+/// `algorithm` over its bytes as they pass ([`Payload::computed`]).
+pub(super) async fn read_part<'a>(
+    app: &'a App,
+    req: &S3Request,
+    body: Body,
+    algorithm: Option<Algorithm>,
+) -> S3Result<Payload<'a>> {
+    read_computing(app, req, body, true, true, algorithm).await
+}
+
+async fn read_computing<'a>(
+    app: &'a App,
+    req: &S3Request,
+    mut body: Body,
+    object_data: bool,
+    want_md5: bool,
+    also: Option<Algorithm>,
+) -> S3Result<Payload<'a>> {
     let max = app.config.max_body;
     let mode = mode_of(req)?;
     let decoded_len = declared_length(req, &mode, object_data, max)?;
-    let raw = match Limited::new(body, max as usize).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(S3Error::entity_too_large());
-        }
-        Err(e) => {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
-            while let Some(err) = source {
-                if err.is::<crate::pace::Stalled>() {
-                    app.metrics.request_timeout();
-                    return Err(S3Error::request_timeout());
-                }
-                source = err.source();
-            }
-            return Err(S3Error::incomplete_body());
-        }
+    let limit = if object_data { max } else { MAX_XML_BODY };
+    let declared = match decoded_len {
+        Some(n) => Some(n),
+        None => req
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok()),
     };
-    app.metrics.bytes_in(raw.len() as u64);
-
+    if !object_data && declared.is_some_and(|n| n > limit) {
+        return Err(S3Error::max_message_length_exceeded());
+    }
+    let content_md5 = match req.header("content-md5") {
+        Some(v) => Some(checksum::decode_content_md5(v).ok_or_else(S3Error::invalid_digest)?),
+        None => None,
+    };
+    let announced = announced_checksum(req)?;
+    let hold = !(object_data && app.store.mode() == StorageMode::Discard);
+    let held = if hold {
+        let n = declared.unwrap_or(0);
+        let reservation = app.store.reserve(n)?;
+        Some((BytesMut::with_capacity(n as usize), reservation))
+    } else {
+        None
+    };
+    let mut sink = Sink {
+        md5: (want_md5 || content_md5.is_some()).then(md5::Md5::new),
+        sha256: match &mode {
+            PayloadMode::Sha256(_) => Some(sha2::Sha256::new()),
+            _ => None,
+        },
+        checksum: announced.as_ref().map(|(a, _)| Hasher::new(*a)),
+        also: also.map(Hasher::new),
+        held,
+        limit,
+        size: 0,
+    };
     // The payload mode alone says how the body is framed, as in S3: only a STREAMING-* value
     // means aws-chunked framing, and a signed mode is always checked against the bytes it
     // covers. `Content-Encoding: aws-chunked` on any other request is a label S3 strips from
@@ -137,8 +305,7 @@ pub(super) async fn read(
     // a matching streaming sentinel"; rustfs/rustfs#4962). Deciding the framing from
     // Content-Encoding let a request whose signed hash matched neither the raw nor the
     // decoded body store the decoded bytes.
-    let mut trailers = Vec::new();
-    let data = if mode.is_streaming() {
+    let mut decoder = if mode.is_streaming() {
         // Without auth there is no key to check chunk signatures with: they are extensions.
         let framing = if req.auth.is_some() {
             mode.clone()
@@ -146,65 +313,69 @@ pub(super) async fn read(
             PayloadMode::StreamingUnsignedTrailer
         };
         let signer = req.auth.as_ref().and_then(|v| v.chunk_signer.clone());
-        let decoded = chunked::decode(&raw, &framing, signer, decoded_len).map_err(chunk_error)?;
-        trailers = decoded.trailers;
-        decoded.data
-    } else {
-        if let PayloadMode::Sha256(expected) = &mode
-            && hex::encode(sha2::Sha256::digest(&raw)) != *expected
-        {
-            return Err(S3Error::content_sha256_mismatch());
-        }
-        raw
-    };
-
-    let md5 = if want_md5 || req.header("content-md5").is_some() {
-        Some(checksum::md5(&data))
+        Some(chunked::Decoder::new(&framing, signer, decoded_len)?)
     } else {
         None
     };
-    if let Some(given) = req.header("content-md5") {
-        let given = checksum::decode_content_md5(given).ok_or_else(S3Error::invalid_digest)?;
-        if Some(given) != md5 {
-            return Err(S3Error::bad_digest());
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(app, &e))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        app.metrics.bytes_in(data.len() as u64);
+        match decoder.as_mut() {
+            Some(d) => d.feed(&data, |piece| sink.write(piece))?,
+            None => sink.write(&data)?,
         }
     }
+    let trailers = match decoder {
+        Some(d) => d.finish()?,
+        None => Vec::new(),
+    };
 
+    if let (PayloadMode::Sha256(expected), Some(h)) = (&mode, sink.sha256.take())
+        && hex::encode(h.finalize()) != *expected
+    {
+        return Err(S3Error::content_sha256_mismatch());
+    }
+    let md5: Option<[u8; 16]> = sink.md5.take().map(|h| h.finalize().into());
+    if content_md5.is_some() && content_md5 != md5 {
+        return Err(S3Error::bad_digest());
+    }
     let mut checksum = None;
-    let from_headers = Algorithm::ALL
-        .into_iter()
-        .filter_map(|a| req.header(a.header()).map(|v| (a, v.to_owned())));
-    let from_trailers = trailers
-        .iter()
-        .filter_map(|(k, v)| Algorithm::from_header(k).map(|a| (a, v.clone())));
-    for (alg, value) in from_headers.chain(from_trailers) {
-        if checksum.is_some() {
-            return Err(S3Error::invalid_request(
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
-            ));
-        }
-        if alg.compute(&data) != value.trim() {
+    if let Some((alg, given)) = announced {
+        let given = match given {
+            Some(v) => v,
+            None => trailers
+                .iter()
+                .find(|(k, _)| Algorithm::from_header(k) == Some(alg))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(malformed_trailer)?,
+        };
+        let computed = sink.checksum.take().map(Hasher::finish).unwrap_or_default();
+        if computed != given {
             return Err(S3Error::checksum_mismatch(alg.name()));
         }
-        checksum = Some((alg, value.trim().to_owned()));
+        checksum = Some((alg, given));
     }
-    if let Some(declared) = req.header("x-amz-trailer") {
-        let declared = declared.trim();
-        if !trailers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(declared))
-        {
-            return Err(S3Error::new(
-                http::StatusCode::BAD_REQUEST,
-                "MalformedTrailerError",
-                "The request contained trailing data that was not well-formed or did not conform to our published schema.",
-            ));
-        }
+    // A checksum trailer that x-amz-trailer did not announce.
+    if trailers.iter().any(|(k, _)| {
+        Algorithm::from_header(k).is_some_and(|a| checksum.as_ref().is_none_or(|(c, _)| *c != a))
+    }) {
+        return Err(malformed_trailer());
     }
+    let (data, reservation) = match sink.held {
+        Some((buf, r)) => (buf.freeze(), Some(r)),
+        None => (Bytes::new(), None),
+    };
+    let computed = sink.also.take().map(|h| (h.algorithm(), h.finish()));
     Ok(Payload {
         data,
+        size: sink.size,
         md5,
         checksum,
+        computed,
+        reservation,
     })
 }
 

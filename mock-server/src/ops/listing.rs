@@ -73,11 +73,8 @@ pub(super) fn page(bucket: &Bucket, cut: &Cut<'_>) -> Page {
         truncated: false,
         last: None,
     };
-    for entry in bucket
-        .objects
-        .range::<str, _>((cut.lower, Bound::Unbounded))
-    {
-        let key = entry.key();
+    for (key, object) in bucket.objects_from(cut.lower) {
+        let key = &key;
         if !key.starts_with(cut.prefix) {
             if key.as_str() > cut.prefix {
                 break;
@@ -103,7 +100,7 @@ pub(super) fn page(bucket: &Bucket, cut: &Cut<'_>) -> Page {
             page.truncated = true;
             break;
         }
-        page.contents.push((key.clone(), entry.value().clone()));
+        page.contents.push((key.clone(), object));
         page.last = Some(Item::Key(key.clone()));
     }
     page

@@ -20,13 +20,11 @@
 //! `If-Match` as PutObject does (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>),
 //! checked after that replay, so a retried conditional Complete still succeeds.
 
-use std::ops::Bound;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
-use crossbeam_skiplist::SkipMap;
 use http::{HeaderValue, Response, StatusCode};
 use md5::{Digest as _, Md5};
 
@@ -43,12 +41,8 @@ pub(super) const MIN_PART_SIZE: u64 = 5 << 20;
 const MAX_PART_NUMBER: u32 = 10_000;
 
 fn upload(bucket: &Bucket, req: &S3Request) -> S3Result<Arc<Upload>> {
-    let id = req.query.get("uploadId").unwrap_or("");
     bucket
-        .uploads
-        .get(id)
-        .map(|e| e.value().clone())
-        .filter(|u| u.key == req.key)
+        .upload(req.query.get("uploadId").unwrap_or(""), &req.key)
         .ok_or_else(|| S3Error::no_such_upload().with_resource(req.resource()))
 }
 
@@ -105,16 +99,11 @@ pub(super) fn create(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
         checksum: None,
         parts: None,
     };
-    bucket.uploads.insert(
-        id.clone(),
-        Arc::new(Upload {
-            key: req.key.clone(),
-            template,
-            parts: SkipMap::new(),
-            initiated: SystemTime::now(),
-            checksum,
-        }),
-    );
+    app.store.add_upload(
+        &bucket,
+        &id,
+        Upload::new(req.key.clone(), template, checksum),
+    )?;
     let mut w = XmlWriter::new("InitiateMultipartUploadResult");
     w.elem("Bucket", &req.bucket)
         .elem("Key", &req.key)
@@ -149,35 +138,34 @@ pub(super) async fn upload_part(
             )
         })?;
     let upload = upload(&bucket, req)?;
-    let payload = input::read(app, req, body, true, true).await?;
-    let md5 = payload.md5.unwrap_or_default();
-    let size = payload.data.len() as u64;
     // The part carries the upload's algorithm: the checksum it sent (verified by now), or one
-    // computed here, so that Complete can build the object's checksum from the parts.
+    // computed as the body passes, so that Complete can build the object's checksum from the
+    // parts.
+    let payload = input::read_part(app, req, body, upload.checksum.map(|(alg, _)| alg)).await?;
+    let md5 = payload.md5.unwrap_or_default();
+    let size = payload.size;
+    let sent_checksum = payload.checksum.clone();
     let checksum = match (upload.checksum, &payload.checksum) {
-        (Some((alg, _)), Some((sent, _))) if *sent != alg => {
-            Some((alg, alg.compute(&payload.data)))
-        }
-        (Some((alg, _)), None) => Some((alg, alg.compute(&payload.data))),
+        (Some((alg, _)), Some((sent, _))) if *sent != alg => payload.computed.clone(),
+        (Some(_), None) => payload.computed.clone(),
         (_, sent) => sent.clone(),
     };
     let part = Part {
-        data: app.store.keep(payload.data)?,
+        data: payload.into_data(),
         size,
         md5,
         last_modified: SystemTime::now(),
         checksum,
     };
-    if let Some(old) = upload.parts.get(&number) {
-        app.store.release(&old.value().data);
-    }
-    upload.parts.insert(number, part);
+    app.store
+        .put_part(&upload, number, part)
+        .map_err(|e| e.with_resource(req.resource()))?;
     let mut resp = empty(StatusCode::OK);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", hex::encode(md5))) {
         h.insert(http::header::ETAG, v);
     }
-    if let Some((alg, value)) = payload.checksum
+    if let Some((alg, value)) = sent_checksum
         && let Ok(v) = HeaderValue::from_str(&value)
     {
         h.insert(alg.header(), v);
@@ -309,11 +297,9 @@ pub(super) async fn complete(
     }
     let mut chosen = Vec::with_capacity(request.parts.len());
     for p in &request.parts {
-        let entry = upload
-            .parts
-            .get(&p.part_number)
+        let part = upload
+            .part(p.part_number)
             .ok_or_else(|| S3Error::invalid_part().with_resource(req.resource()))?;
-        let part = entry.value().clone();
         if p.etag.trim().trim_matches('"') != hex::encode(part.md5) {
             return Err(S3Error::invalid_part().with_resource(req.resource()));
         }
@@ -325,7 +311,7 @@ pub(super) async fn complete(
     }
     let checksum = object_checksum(&upload, &request.parts, &chosen, &claimed, req)?;
     let seen = if is_conditional(req) {
-        let current = bucket.objects.get(&req.key).map(|e| e.value().clone());
+        let current = bucket.object(&req.key);
         write_preconditions(req, current.as_deref())?;
         Some(current)
     } else {
@@ -341,6 +327,8 @@ pub(super) async fn complete(
     let data = match app.store.mode() {
         crate::StorageMode::Discard => Data::Generated(total),
         crate::StorageMode::Memory => {
+            // The object's bytes are reserved before they are copied together.
+            let reservation = app.store.reserve(total)?;
             let mut buf = BytesMut::with_capacity(total as usize);
             for p in &chosen {
                 match &p.data {
@@ -348,7 +336,7 @@ pub(super) async fn complete(
                     Data::Generated(_) => return Err(S3Error::internal_error()),
                 }
             }
-            app.store.keep(Bytes::from(buf))?
+            reservation.keep(Bytes::from(buf))
         }
     };
     let object = Object {
@@ -361,11 +349,9 @@ pub(super) async fn complete(
         ..upload.template.clone()
     };
     store(app, &bucket, req, object, seen)?;
-    // The upload is gone once completed; its parts' memory is given back, and its result is
-    // kept for a repeated Complete.
-    if let Some(u) = app.store.drop_upload(&bucket, &id) {
-        app.store.release_upload(&u);
-    }
+    // The upload is gone once completed; its parts' memory is given back now, and its result
+    // is kept for a repeated Complete.
+    app.store.drop_upload(&bucket, &id);
     let done = Completed {
         key: req.key.clone(),
         etag,
@@ -383,9 +369,7 @@ fn upload_id(req: &S3Request) -> String {
 pub(super) fn abort(app: &App, req: &S3Request) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
     upload(&bucket, req)?;
-    if let Some(u) = app.store.drop_upload(&bucket, &upload_id(req)) {
-        app.store.release_upload(&u);
-    }
+    app.store.drop_upload(&bucket, &upload_id(req));
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -418,12 +402,7 @@ pub(super) fn list_parts(app: &App, req: &S3Request) -> S3Result<Response<Body>>
         .elem("PartNumberMarker", &marker.to_string())
         .elem("StorageClass", "STANDARD")
         .elem("MaxParts", &max_parts.to_string());
-    let mut parts = upload
-        .parts
-        .range((Bound::Excluded(marker), Bound::Unbounded))
-        .map(|e| (*e.key(), e.value().clone()));
-    let page: Vec<(u32, Part)> = parts.by_ref().take(max_parts).collect();
-    let truncated = parts.next().is_some();
+    let (page, truncated) = upload.parts_after(marker, max_parts);
     if let Some((n, _)) = page.last() {
         w.elem("NextPartNumberMarker", &n.to_string());
     }

@@ -55,10 +55,10 @@ pub(super) fn store(
     seen: Option<Option<Arc<Object>>>,
 ) -> S3Result<()> {
     match seen {
-        None => {
-            app.store.put(bucket, &req.key, object);
-            Ok(())
-        }
+        None => app
+            .store
+            .put(bucket, &req.key, object)
+            .map_err(|e| e.with_resource(format!("/{}", req.bucket))),
         Some(seen) => app
             .store
             .put_if(bucket, &req.key, object, seen.as_ref())
@@ -78,27 +78,27 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     let bucket = app.store.bucket(&req.bucket)?;
     unsupported::refuse(req)?;
     let seen = if is_conditional(req) {
-        let current = bucket.objects.get(&req.key).map(|e| e.value().clone());
+        let current = bucket.object(&req.key);
         write_preconditions(req, current.as_deref())?;
         Some(current)
     } else {
         None
     };
     let payload = input::read(app, req, body, true, true).await?;
-    let md5 = payload.md5.unwrap_or_else(|| checksum::md5(&payload.data));
+    let md5 = payload.md5.unwrap_or_default();
     let etag = checksum::etag_of(&md5);
-    let size = payload.data.len() as u64;
+    let size = payload.size;
     let (headers, metadata) = input::object_headers(req);
+    let sent_checksum = payload.checksum.clone();
     let object = Object {
-        data: app.store.keep(payload.data)?,
+        data: payload.into_data(),
         size,
         etag: etag.clone(),
         last_modified: SystemTime::now(),
         content_type: req.header("content-type").map(str::to_owned),
         headers,
         metadata,
-        checksum: payload
-            .checksum
+        checksum: sent_checksum
             .clone()
             .map(|(algorithm, value)| ObjectChecksum {
                 algorithm,
@@ -114,7 +114,7 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(http::header::ETAG, v);
     }
-    if let Some((alg, value)) = payload.checksum
+    if let Some((alg, value)) = sent_checksum
         && let Ok(v) = HeaderValue::from_str(&value)
     {
         h.insert(alg.header(), v);

@@ -208,6 +208,7 @@ async fn expect_100_continue_gets_continue_before_the_body() {
     head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
     let mut s = t.tls_stream().await;
     s.write_all(head.as_bytes()).await.unwrap();
+    s.flush().await.unwrap();
     let mut buf = vec![0u8; 256];
     let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
         .await
@@ -216,6 +217,7 @@ async fn expect_100_continue_gets_continue_before_the_body() {
     let interim = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
     s.write_all(&body).await.unwrap();
+    s.flush().await.unwrap();
     let mut rest = vec![0u8; 4096];
     let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut rest))
         .await

@@ -374,6 +374,7 @@ async fn bad_chunked_input_gets_s3_errors_and_stores_nothing() {
     tokio::io::AsyncWriteExt::write_all(&mut s, &[b'x'; 100])
         .await
         .unwrap();
+    tokio::io::AsyncWriteExt::flush(&mut s).await.unwrap();
     drop(s);
     still_serving(&c).await;
     assert_eq!(stored(&c, "gone").await, None);

@@ -22,6 +22,10 @@ mod payload_modes;
 /// bad chunked input.
 mod framing;
 
+/// The memory cap bounds bodies before they are read, in flight and in RSS; the accounting
+/// stays exact under storms of concurrent writes.
+mod memory_cap;
+
 /// Malformed input never crashes the server or corrupts stored data.
 mod bad_input;
 

@@ -95,6 +95,7 @@ impl TestServer {
     pub(crate) async fn raw(&self, raw: &[u8], read_for: Duration) -> String {
         let mut s = self.tls_stream().await;
         s.write_all(raw).await.unwrap();
+        s.flush().await.unwrap();
         let mut out = Vec::new();
         let _ = tokio::time::timeout(read_for, s.read_to_end(&mut out)).await;
         String::from_utf8_lossy(&out).into_owned()
@@ -308,7 +309,10 @@ impl TestServer {
             Framing::Chunked | Framing::Both => http_chunked(&body, 4000),
         };
         let mut s = self.tls_stream().await;
+        // TLS buffers what it cannot send at once: every write is flushed before a read waits
+        // for the answer to it.
         s.write_all(head.as_bytes()).await.unwrap();
+        s.flush().await.unwrap();
         let mut reader = ResponseReader::default();
         if expect_continue {
             let interim = reader.next(&mut s).await;
@@ -318,6 +322,7 @@ impl TestServer {
         }
         // The server may answer and close before taking the whole body.
         let _ = s.write_all(&wire).await;
+        let _ = s.flush().await;
         reader.next(&mut s).await
     }
 }
