@@ -163,6 +163,8 @@ errors! {
     header_section_too_large => (BAD_REQUEST, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.");
     /// 400 XAmzContentSHA256Mismatch.
     content_sha256_mismatch => (BAD_REQUEST, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    /// 400 KeyTooLongError: a key over 1,024 bytes.
+    key_too_long => (BAD_REQUEST, "KeyTooLongError", "Your key is too long.");
     /// 400 MaxMessageLengthExceeded: an XML request body over the mock's limit.
     max_message_length_exceeded => (BAD_REQUEST, "MaxMessageLengthExceeded", "Your request was too big.");
     /// 507-like: the mock's memory cap was reached (S3 has no such limit; the code says so).

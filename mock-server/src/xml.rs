@@ -76,9 +76,9 @@ pub fn iso8601(t: SystemTime) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
-/// A part listed in CompleteMultipartUpload.
+/// A part listed in CompleteMultipartUpload. Any other child is MalformedXML, as in S3's schema.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CompletedPart {
     /// Part number.
     pub part_number: u32,
@@ -116,12 +116,25 @@ impl CompletedPart {
     }
 }
 
-/// The body of CompleteMultipartUpload.
+/// The body of CompleteMultipartUpload: `<CompleteMultipartUpload>` holding `<Part>`
+/// elements and nothing else (S3's request syntax,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>); a
+/// wrong root element or an unknown child is 400 MalformedXML ("The XML you provided was not
+/// well-formed or did not validate against our published schema", Error responses).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CompleteMultipartUpload {
     /// The parts, in the order given.
     #[serde(rename = "Part", default)]
     pub parts: Vec<CompletedPart>,
+    /// The namespace attribute SDKs send on the root.
+    #[serde(rename = "@xmlns", default)]
+    _xmlns: Option<String>,
+}
+
+impl CompleteMultipartUpload {
+    /// The root element's name.
+    pub const ROOT: &'static str = "CompleteMultipartUpload";
 }
 
 /// One key in a DeleteObjects request.
@@ -152,6 +165,26 @@ pub struct Delete {
 pub struct CreateBucketConfiguration {
     /// The region asked for.
     pub location_constraint: Option<String>,
+}
+
+/// Parses an XML request body whose root element must be `root` (its local name, whatever
+/// its namespace prefix), mapping any failure to MalformedXML.
+pub fn parse_root<T: for<'de> Deserialize<'de>>(body: &[u8], root: &str) -> S3Result<T> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                if e.local_name().as_ref() != root.as_bytes() {
+                    return Err(S3Error::malformed_xml());
+                }
+                break;
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return Err(S3Error::malformed_xml()),
+            Ok(_) => buf.clear(),
+        }
+    }
+    parse(body)
 }
 
 /// Parses an XML request body, mapping any failure to MalformedXML.
@@ -185,6 +218,24 @@ mod tests {
         let d: Delete = parse(body).unwrap();
         assert_eq!(d.objects[1].key, "c&d");
         assert_eq!(d.quiet, Some(true));
+    }
+
+    #[test]
+    fn complete_multipart_upload_is_checked_against_its_schema() {
+        let ok = br#"<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>"a"</ETag><PartNumber>1</PartNumber><ChecksumSHA256>x</ChecksumSHA256></Part></CompleteMultipartUpload>"#;
+        let c: CompleteMultipartUpload = parse_root(ok, CompleteMultipartUpload::ROOT).unwrap();
+        assert_eq!(c.parts.len(), 1);
+        for bad in [
+            &br#"<Delete><Part><ETag>a</ETag><PartNumber>1</PartNumber></Part></Delete>"#[..],
+            br#"<CompleteMultipartUpload><Part><ETag>a</ETag><PartNumber>1</PartNumber></Part><Extra/></CompleteMultipartUpload>"#,
+            br#"<CompleteMultipartUpload><Part><ETag>a</ETag><PartNumber>1</PartNumber><Size>5</Size></Part></CompleteMultipartUpload>"#,
+            b"",
+            b"not xml",
+        ] {
+            let e = parse_root::<CompleteMultipartUpload>(bad, CompleteMultipartUpload::ROOT)
+                .unwrap_err();
+            assert_eq!(e.code, "MalformedXML", "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

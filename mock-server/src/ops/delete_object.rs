@@ -4,6 +4,7 @@ use axum::body::Body;
 use http::{Response, StatusCode};
 
 use super::{App, S3Request, empty, input, xml};
+use crate::checksum::Algorithm;
 use crate::error::{S3Error, S3Result};
 use crate::xml::{Delete, XmlWriter, parse};
 
@@ -21,6 +22,24 @@ pub(super) fn delete_object(app: &App, req: &S3Request) -> S3Result<Response<Bod
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// DeleteObjects needs Content-MD5 or a flexible checksum (`x-amz-checksum-*`, in a header or
+/// announced by `x-amz-trailer`): "The Content-MD5 or x-amz-sdk-checksum-algorithm header is
+/// required for all Multi-Object Delete requests" (DeleteObjects,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html>). Without one, S3
+/// answers 400 InvalidRequest "Missing required header for this request: Content-MD5 OR
+/// x-amz-checksum-*" (its recorded answer in versity/versitygw#1040).
+fn require_integrity_header(req: &S3Request) -> S3Result<()> {
+    let has = |name: &str| req.parts.headers.contains_key(name);
+    let checksum = Algorithm::ALL.into_iter().any(|a| has(a.header()));
+    if has("content-md5") || checksum || has("x-amz-trailer") {
+        return Ok(());
+    }
+    Err(S3Error::invalid_request(
+        "Missing required header for this request: Content-MD5 OR x-amz-checksum-*",
+    )
+    .with_resource(req.resource()))
+}
+
 /// S3's limit on keys per DeleteObjects request.
 const MAX_KEYS: usize = 1000;
 
@@ -30,6 +49,7 @@ pub(super) async fn delete_objects(
     body: Body,
 ) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
+    require_integrity_header(req)?;
     let payload = input::read(app, req, body, false, false).await?;
     let delete: Delete = parse(&payload.data)?;
     if delete.objects.is_empty() || delete.objects.len() > MAX_KEYS {

@@ -589,6 +589,13 @@ fn broken(resp: Response<Body>) -> Response<Body> {
 /// limit with 431 before they get here).
 pub const MAX_HEADER_SECTION: usize = 8 * 1024;
 
+/// S3's longest object key: "The object key name is a sequence of Unicode characters with
+/// UTF-8 encoding of up to 1,024 bytes long" (User Guide, Naming Amazon S3 objects,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html>); a longer one gets
+/// 400 KeyTooLongError ("Your key is too long.", Error responses,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
+pub const MAX_KEY_BYTES: usize = 1024;
+
 #[allow(clippy::result_large_err)]
 fn prepare(
     app: &App,
@@ -622,6 +629,12 @@ fn prepare(
     } else {
         None
     };
+    if key.len() > MAX_KEY_BYTES {
+        return Err((
+            op,
+            S3Error::key_too_long().with_resource(format!("/{bucket}")),
+        ));
+    }
     Ok((
         op,
         S3Request {

@@ -33,7 +33,7 @@ use super::{App, S3Request, empty, input, unsupported, xml};
 use crate::checksum::{Algorithm, ChecksumType, ObjectChecksum};
 use crate::error::{S3Error, S3Result};
 use crate::store::{Bucket, Completed, Data, Object, Part, Upload};
-use crate::xml::{CompleteMultipartUpload, CompletedPart, XmlWriter, iso8601, parse};
+use crate::xml::{CompleteMultipartUpload, CompletedPart, XmlWriter, iso8601, parse_root};
 
 /// S3's minimum size of every part but the last.
 pub(super) const MIN_PART_SIZE: u64 = 5 << 20;
@@ -284,7 +284,8 @@ pub(super) async fn complete(
     }
     let req = &req;
     let payload = input::read(app, req, body, false, false).await?;
-    let request: CompleteMultipartUpload = parse(&payload.data)?;
+    let request: CompleteMultipartUpload =
+        parse_root(&payload.data, CompleteMultipartUpload::ROOT)?;
     if request.parts.is_empty() {
         return Err(S3Error::malformed_xml());
     }

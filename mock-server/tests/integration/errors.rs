@@ -194,6 +194,11 @@ async fn auth_errors_store_nothing() {
     assert_eq!(out.key_count(), Some(0));
 }
 
+fn md5_b64(body: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(mock_s3::checksum::md5(body))
+}
+
 #[tokio::test]
 async fn raw_errors_have_s3_xml() {
     let t = TestServer::with_config(mock_s3::Config {
@@ -203,7 +208,12 @@ async fn raw_errors_have_s3_xml() {
     t.bucket("raw").await;
 
     let r = t
-        .request(t.signed("POST", "/raw?delete", &[], b"<Delete><Object><Key>a"))
+        .request(t.signed(
+            "POST",
+            "/raw?delete",
+            &[("content-md5", &md5_b64(b"<Delete><Object><Key>a"))],
+            b"<Delete><Object><Key>a",
+        ))
         .await;
     assert_xml_error(&r, 400, "MalformedXML");
     let r = t

@@ -26,6 +26,10 @@ mod framing;
 /// stays exact under storms of concurrent writes.
 mod memory_cap;
 
+/// S3's input limits: key length, CompleteMultipartUpload's schema, DeleteObjects' integrity
+/// header, Content-Length values that are not numbers.
+mod input_limits;
+
 /// Malformed input never crashes the server or corrupts stored data.
 mod bad_input;
 
