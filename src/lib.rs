@@ -15,10 +15,13 @@
 //!   errors. *What does one S3 call do, and when is it retried?*
 //! - [`modes`]: the guide's three client modes and the factory that hands out clients. *What
 //!   do clients share in `shared`, `per-request` and `shared-handler` mode?*
-//! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver.
-//! - [`sut`]: the real SDKs as clients under test: js-v3 (a Node.js child process) and
-//!   rust-sdk (`aws-sdk-s3` in-process). *How is the real SDK driven, and what does it
-//!   report?*
+//! - [`sut`]: the client under test: the one trait the sweep drives (start a run with a
+//!   point's settings, do one operation, report the run's counters), poolsweep's own client
+//!   behind it, and the real SDKs: js-v3 (a Node.js child process) and rust-sdk
+//!   (`aws-sdk-s3` in-process). *How would I measure another S3 client with the same sweep?
+//!   How is the real SDK driven, and what does it report?*
+//! - [`workload`]: what requests to send and when (batch, window, burst, rate), one driver
+//!   over a client under test. *When does request `i` start?*
 //! - [`metrics`]: samples folded into histograms and counts that add up, repetitions into one
 //!   [`Point`](metrics::Point); client CPU time. *What does a point's number mean?*
 //! - [`analysis`]: the recommendation: best maxSockets, knee and fall-off per (client, batch),

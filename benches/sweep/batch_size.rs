@@ -3,7 +3,7 @@
 //! batch size and criterion's throughput chart orders the points by batch size.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use poolsweep::metrics::ClientMode;
+use poolsweep::modes::ClientMode;
 
 use crate::support::{Bench, Scale};
 

@@ -3,7 +3,7 @@
 //! socket per request.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use poolsweep::metrics::ClientMode;
+use poolsweep::modes::ClientMode;
 
 use crate::support::{Bench, Scale};
 

@@ -4,7 +4,7 @@
 //! and gets a group of its own. poolsweep's report draws all of it as objects/s.
 
 use criterion::{BenchmarkId, Criterion};
-use poolsweep::metrics::ClientMode;
+use poolsweep::modes::ClientMode;
 
 use crate::support::{Bench, Scale};
 

@@ -2,7 +2,7 @@
 //! request so that every request pays a full handshake: the per-request curve's cost.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use poolsweep::metrics::ClientMode;
+use poolsweep::modes::ClientMode;
 use poolsweep::sweep::Server;
 
 use crate::support::{BUCKET, Bench, Scale};

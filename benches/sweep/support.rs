@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
-use poolsweep::metrics::{ClientMode, Pattern, PoolKind};
-use poolsweep::s3::ClientConfig;
+use poolsweep::metrics::Pattern;
+use poolsweep::modes::ClientMode;
+use poolsweep::sut::PoolsweepClient;
 use poolsweep::sweep::{PointAcc, PointSpec, Server, SweepConfig, run_once};
+use poolsweep::transport::PoolKind;
 
 /// How much to measure: `cargo bench` (full), `-- --quick`, `-- --test`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,10 +117,9 @@ impl Bench {
         iters: u64,
         report: bool,
     ) -> Duration {
-        let base = match server {
-            Server::Embedded(mock) => ClientConfig::for_mock(mock).expect("client config"),
-            Server::External(c) => c.clone(),
-        };
+        let sut = PoolsweepClient::new(server.client_config().expect("client config"));
+        // The service as clients under test are told it; `_ca` keeps the mock's CA file.
+        let (service, _ca) = server.service().expect("the service");
         let mut total = Duration::ZERO;
         for i in 0..iters {
             let record = self
@@ -126,7 +127,8 @@ impl Bench {
                 .block_on(run_once(
                     config,
                     server,
-                    &base,
+                    &service,
+                    &sut,
                     spec,
                     config.seed ^ i,
                     &mut |_| {},

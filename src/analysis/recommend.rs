@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{ClientMode, Point, display_max_sockets, max_sockets_sort_key};
+use crate::metrics::{Point, display_max_sockets, max_sockets_sort_key};
+use crate::modes::ClientMode;
 
 /// The recommendation for one client mode and batch size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -86,8 +86,9 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
                 .start()
                 .context("starting the embedded mock")?,
         ),
-        Some(config) => Server::External(config.clone()),
+        Some(external) => Server::External(external.clone()),
     };
+    let sut = crate::sut::PoolsweepClient::new(server.client_config()?);
     let profiles: serde_json::Map<String, serde_json::Value> = plan
         .config
         .profiles
@@ -140,6 +141,7 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     let summary = runtime.block_on(crate::sweep::run_sweep(
         &plan.config,
         &server,
+        &sut,
         &mut writer,
         &stop,
         |e| progress.event(&e),

@@ -7,9 +7,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::args::{ClientArg, CredentialsArg, OpArg, PatternArg, PoolArg, Preset, SweepArgs};
-use crate::metrics::{ClientMode, Pattern, PoolKind};
+use crate::metrics::Pattern;
+use crate::modes::ClientMode;
+use crate::s3::credentials::Environment;
 use crate::s3::{ClientConfig, Credentials, CredentialsSource};
+use crate::sut::{CredentialSource, Service};
+use crate::sweep::External;
 use crate::sweep::SweepConfig;
+use crate::transport::PoolKind;
 use crate::workload::{OpMix, SizeDist};
 
 /// What `poolsweep sweep` will do.
@@ -17,8 +22,8 @@ use crate::workload::{OpMix, SizeDist};
 pub struct SweepPlan {
     /// The grid and measurement settings.
     pub config: SweepConfig,
-    /// `None`: the embedded mock; otherwise the external endpoint's client config.
-    pub external: Option<ClientConfig>,
+    /// `None`: the embedded mock; otherwise the external endpoint.
+    pub external: Option<External>,
     /// The result file.
     pub out: PathBuf,
     /// CSV export.
@@ -161,6 +166,42 @@ fn read_pem_roots(path: &Path) -> Result<rustls::RootCertStore, String> {
         ));
     }
     Ok(roots)
+}
+
+/// `source` as every client under test is told it. Keys from the environment are told as
+/// static keys: a client in another process does not see this one's environment.
+fn described(source: &CredentialsSource, env: &Environment) -> Result<CredentialSource, String> {
+    Ok(match source {
+        CredentialsSource::Static(c) => CredentialSource::Static {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().map(str::to_owned),
+        },
+        CredentialsSource::Environment(_) => {
+            match (
+                env.get("AWS_ACCESS_KEY_ID"),
+                env.get("AWS_SECRET_ACCESS_KEY"),
+            ) {
+                (Some(access_key_id), Some(secret_access_key)) => CredentialSource::Static {
+                    access_key_id,
+                    secret_access_key,
+                    session_token: env.get("AWS_SESSION_TOKEN"),
+                },
+                _ => {
+                    return Err("--credentials env: set AWS_ACCESS_KEY_ID and \
+                                AWS_SECRET_ACCESS_KEY"
+                        .to_owned());
+                }
+            }
+        }
+        CredentialsSource::Container(c) => CredentialSource::Container {
+            full_uri: c.url().to_owned(),
+            token: c.token().unwrap_or_default().to_owned(),
+        },
+        CredentialsSource::Imds(i) => CredentialSource::Imds {
+            endpoint: i.base().to_owned(),
+        },
+    })
 }
 
 fn credentials(a: &SweepArgs) -> Result<CredentialsSource, String> {
@@ -332,9 +373,16 @@ impl TryFrom<&SweepArgs> for SweepPlan {
                         webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
                     ),
                 };
-                let config = ClientConfig::new(url, a.region.clone(), roots, credentials(a)?)
+                let source = credentials(a)?;
+                let service = Service {
+                    endpoint: url.clone(),
+                    region: a.region.clone(),
+                    credentials: described(&source, &Environment::process())?,
+                    ca_file: a.ca.clone(),
+                };
+                let config = ClientConfig::new(url, a.region.clone(), roots, source)
                     .map_err(|e| format!("--endpoint {url}: {e}"))?;
-                Some(config)
+                Some(External { config, service })
             }
         };
         if let Some(n) = a.nofile

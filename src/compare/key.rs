@@ -7,8 +7,10 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+use crate::metrics::{Op, Pattern, Point, max_sockets_sort_key};
+use crate::modes::ClientMode;
 use crate::render::format::human_bytes;
+use crate::transport::PoolKind;
 
 /// Everything that defines what a point measured.
 ///

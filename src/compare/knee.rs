@@ -6,7 +6,8 @@
 //! values the runs swept (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
 
 use crate::analysis::Recommendation;
-use crate::metrics::{ClientMode, max_sockets_sort_key};
+use crate::metrics::max_sockets_sort_key;
+use crate::modes::ClientMode;
 use crate::results::RunFile;
 
 /// One run's recommendation for a (client, batch), reduced to where the curve bends.

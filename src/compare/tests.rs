@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::metrics::{ClientMode, Point};
+use crate::metrics::Point;
+use crate::modes::ClientMode;
 use crate::results::testutil::TempDir;
 use crate::results::{RunFile, fixtures};
 

@@ -13,9 +13,9 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    ClientMode, Errors, Latency, Op, Pattern, Point, PoolKind, Retries, SocketWait, Spread,
-};
+use super::{Errors, Latency, Op, Pattern, Point, Retries, SocketWait, Spread};
+use crate::modes::ClientMode;
+use crate::transport::PoolKind;
 
 /// The server starts throttling above this many concurrent connections.
 const SLOWDOWN_ABOVE: f64 = 256.0;

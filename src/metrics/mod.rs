@@ -22,11 +22,12 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::workload::{ErrorClass, Sample};
+use crate::sut::ErrorClass;
+use crate::workload::Sample;
 pub use cpu::{ThreadCpu, client_cpu};
 pub use point::{
-    ClientMode, Errors, Latency, Op, Pattern, Point, PoolKind, Retries, SocketWait, Spread,
-    display_max_sockets, max_sockets_sort_key,
+    Errors, Latency, Op, Pattern, Point, Retries, SocketWait, Spread, display_max_sockets,
+    max_sockets_sort_key,
 };
 
 /// Highest latency recorded exactly: 10 minutes in µs (longer values are clamped).
@@ -248,7 +249,7 @@ pub fn fold(reps: &[Repetition]) -> Folded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{OpKind, Reply};
+    use crate::sut::{OpKind, OpReport};
     use tokio::time::Instant;
 
     fn sample(latency_ms: u64, error: Option<ErrorClass>, retries: [u32; 4]) -> Sample {
@@ -258,11 +259,12 @@ mod tests {
             op: OpKind::Put,
             intended_start: start,
             end: start + Duration::from_millis(latency_ms),
-            reply: Reply {
+            reply: OpReport {
                 bytes: 1000,
                 socket_wait: Duration::from_millis(1),
                 error,
                 retries,
+                ..OpReport::default()
             },
         }
     }

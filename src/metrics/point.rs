@@ -9,27 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// How the client under test holds its connection pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClientMode {
-    /// One client (one pool, one TLS session cache) shared by every request.
-    Shared,
-    /// A new client per request: a new pool and TLS session cache each time.
-    PerRequest,
-    /// A new client per request that shares one request handler (and its pool).
-    SharedHandler,
-}
-
-/// Which pool implementation served the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PoolKind {
-    /// poolsweep's own pool with the semantics of Node's `https.Agent`.
-    Agent,
-    /// hyper-util's legacy client pool (no socket cap of its own).
-    HyperUtil,
-}
+use crate::modes::ClientMode;
+use crate::transport::PoolKind;
 
 /// How requests are issued over time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,8 +55,6 @@ macro_rules! display_as_serde_name {
 }
 
 display_as_serde_name! {
-    ClientMode { Shared => "shared", PerRequest => "per-request", SharedHandler => "shared-handler" }
-    PoolKind { Agent => "agent", HyperUtil => "hyper-util" }
     Pattern { Batch => "batch", Window => "window", Burst => "burst", Rate => "rate" }
     Op { Put => "put", Get => "get", Mixed => "mixed" }
 }

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::mode::ClientMode;
+use std::num::NonZeroUsize;
+
+use super::mode::{ClientMode, DEFAULT_SHARED_HANDLER_CLIENTS};
 use crate::s3::{
     BuildError, ClientConfig, ClientCounters, ClientStats, CredentialsProvider, S3Client,
 };
@@ -50,8 +52,20 @@ pub struct ClientFactory {
 }
 
 impl ClientFactory {
-    /// A factory for `mode`. Shared clients are built here.
+    /// A factory for `mode`, with [`DEFAULT_SHARED_HANDLER_CLIENTS`] clients in
+    /// shared-handler mode. Shared clients are built here.
     pub fn new(config: ClientConfig, mode: ClientMode) -> Result<Self, BuildError> {
+        Self::with_clients(config, mode, DEFAULT_SHARED_HANDLER_CLIENTS)
+    }
+
+    /// A factory for `mode`, with `shared_handler_clients` clients sharing one handler in
+    /// shared-handler mode (the other modes make one client, or one per request). Shared
+    /// clients are built here.
+    pub fn with_clients(
+        config: ClientConfig,
+        mode: ClientMode,
+        shared_handler_clients: NonZeroUsize,
+    ) -> Result<Self, BuildError> {
         let mut factory = Self {
             config,
             mode,
@@ -66,9 +80,9 @@ impl ClientFactory {
                 let client = factory.build()?;
                 factory.clients.push(client);
             }
-            ClientMode::SharedHandler { clients } => {
+            ClientMode::SharedHandler => {
                 let first = factory.build()?;
-                for _ in 1..clients.get() {
+                for _ in 1..shared_handler_clients.get() {
                     let client = S3Client::from_parts(
                         &factory.config,
                         first.pool().clone(),
@@ -113,7 +127,7 @@ impl ClientFactory {
     pub fn client(&self, index: usize) -> Result<S3Client, BuildError> {
         match self.mode {
             ClientMode::PerRequest => self.build(),
-            ClientMode::Shared | ClientMode::SharedHandler { .. } => {
+            ClientMode::Shared | ClientMode::SharedHandler => {
                 Ok(self.clients[index % self.clients.len()].clone())
             }
         }

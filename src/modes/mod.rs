@@ -15,4 +15,4 @@ mod factory;
 mod mode;
 
 pub use factory::ClientFactory;
-pub use mode::ClientMode;
+pub use mode::{ClientMode, DEFAULT_SHARED_HANDLER_CLIENTS};

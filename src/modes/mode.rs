@@ -1,5 +1,7 @@
 //! [`ClientMode`]: the three ways the guide ("Performance > Parallel workloads in Node.js")
-//! shows of creating S3 clients for a parallel workload.
+//! shows of creating S3 clients for a parallel workload. The one type for the mode: the
+//! factory, the sweep, the result file and the command line all use it, under the names it
+//! serialises to.
 //!
 //! Invariant: the mode decides only what clients share. Every client still has its own retry
 //! quota, as every SDK client instance has its own retry strategy.
@@ -9,8 +11,12 @@ use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
+/// Clients in [`ClientMode::SharedHandler`] unless told otherwise: the guide's example has
+/// two (`s3_east` and `s3_west`).
+pub const DEFAULT_SHARED_HANDLER_CLIENTS: NonZeroUsize = NonZeroUsize::new(2).expect("2 > 0");
+
 /// How clients are created and what they share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientMode {
     /// One client for the whole run: one pool, one credentials cache, one retry quota. What
@@ -21,30 +27,48 @@ pub enum ClientMode {
     /// fresh retry quota: the anti-pattern the guide warns about (aws-sdk-js-v3#4345).
     PerRequest,
     /// Several clients (the guide's example: one per region) sharing one pool and one
-    /// credentials provider (`const { credentials, requestHandler } = s3_east.config`);
-    /// request `i` goes to client `i % clients`.
-    SharedHandler {
-        /// How many clients.
-        clients: NonZeroUsize,
-    },
+    /// credentials provider (`const { credentials, requestHandler } = s3_east.config`),
+    /// made once for the run; request `i` goes to client `i % clients`.
+    SharedHandler,
 }
 
 impl ClientMode {
-    /// The name used in result files: `shared`, `per-request`, `shared-handler`.
-    pub fn name(&self) -> &'static str {
+    /// Every mode, in declaration order.
+    pub const ALL: [ClientMode; 3] = [
+        ClientMode::Shared,
+        ClientMode::PerRequest,
+        ClientMode::SharedHandler,
+    ];
+
+    /// The name used in result files, CSV, reports and on the command line: `shared`,
+    /// `per-request`, `shared-handler` (what serde writes).
+    pub fn as_str(self) -> &'static str {
         match self {
             ClientMode::Shared => "shared",
             ClientMode::PerRequest => "per-request",
-            ClientMode::SharedHandler { .. } => "shared-handler",
+            ClientMode::SharedHandler => "shared-handler",
         }
     }
 }
 
 impl fmt::Display for ClientMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientMode::SharedHandler { clients } => write!(f, "shared-handler({clients})"),
-            other => f.write_str(other.name()),
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialised_names() {
+        for mode in ClientMode::ALL {
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
+            assert_eq!(
+                serde_json::from_value::<ClientMode>(mode.as_str().into()).unwrap(),
+                mode
+            );
         }
     }
 }

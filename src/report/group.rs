@@ -15,10 +15,12 @@ use super::charts::latency::Latencies;
 use super::charts::sockets::Sockets;
 use super::charts::throughput::{Knee, Throughput, ThroughputData};
 use super::charts::{self, At, BatchLine, ClientLines};
-use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind, max_sockets_sort_key};
+use crate::metrics::{Op, Pattern, Point, max_sockets_sort_key};
+use crate::modes::ClientMode;
 use crate::render::Error;
 use crate::render::format::human_bytes;
 use crate::results::RunFile;
+use crate::transport::PoolKind;
 
 /// The charts drawn for each group, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -171,7 +171,7 @@ fn build<'a>(
         ));
     }
     if let (Some(main), false) = (main, run.recommendations.is_empty()) {
-        let mut missing: Vec<(crate::metrics::ClientMode, u32)> = main
+        let mut missing: Vec<(crate::modes::ClientMode, u32)> = main
             .points
             .iter()
             .map(|p| (p.client, p.batch))

@@ -65,7 +65,7 @@ fn build(s: &Sweep) -> RunFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ClientMode;
+    use crate::modes::ClientMode;
 
     #[test]
     fn realistic_has_a_knee_a_falloff_and_failures() {

@@ -7,9 +7,22 @@
 
 use std::time::Duration;
 
-use crate::workload::{ErrorClass, Reply};
+/// How a failed operation is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// File descriptors exhausted (EMFILE/ENFILE).
+    Emfile,
+    /// Connection or request timeout.
+    Timeout,
+    /// Connection reset or broken mid-response.
+    Reset,
+    /// 503 SlowDown after the retries ran out.
+    SlowDown,
+    /// Anything else.
+    Other,
+}
 
-/// Why a failed attempt was retried, in the order of [`Reply::retries`].
+/// Why a failed attempt was retried, in the order of [`OpReport::retries`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryReason {
     /// A throttling reply (S3 `SlowDown`, HTTP 429).
@@ -39,7 +52,9 @@ pub struct OpReport {
     pub bytes: u64,
     /// `None` on success, else the kind it failed with after any retries.
     pub error: Option<ErrorClass>,
-    /// What the client said about the failure (empty on success).
+    /// What the client said about the failure (empty on success). poolsweep's own client
+    /// leaves it empty: its failures are typed and counted by kind, and a message per failure
+    /// would be an allocation on the request path.
     pub message: String,
 }
 
@@ -51,16 +66,6 @@ impl OpReport {
             error: Some(kind),
             message: message.into(),
             ..OpReport::default()
-        }
-    }
-
-    /// The workload's view of it.
-    pub fn reply(&self) -> Reply {
-        Reply {
-            bytes: self.bytes,
-            socket_wait: self.socket_wait,
-            error: self.error,
-            retries: self.retries,
         }
     }
 }

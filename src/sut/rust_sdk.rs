@@ -50,10 +50,11 @@ use aws_smithy_runtime_api::client::http::telemetry::{
 use aws_types::os_shim_internal::{Env, Fs};
 use bytes::Bytes;
 
+use super::op::OpKind;
+use super::report::ErrorClass;
 use super::report::{OpReport, RetryReason, RunReport};
 use super::settings::{CredentialSource, RunSettings};
 use crate::modes::ClientMode;
-use crate::workload::{ErrorClass, OpKind};
 
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,9 @@ pub enum RustSdkError {
     /// The HTTP client could not be built.
     #[error("building the aws-smithy-http-client pool: {0}")]
     Http(String),
+    /// The settings ask for what this client does not have.
+    #[error("rust-sdk cannot run with {0}")]
+    Unsupported(String),
 }
 
 /// Counters of every pool of a run, fed by their event listener.
@@ -119,6 +123,9 @@ pub struct RustSdkRun {
 impl RustSdkRun {
     /// Builds the run's clients per its mode (none up front for per-request).
     pub async fn start(settings: &RunSettings) -> Result<Self, RustSdkError> {
+        if let Some(what) = settings.beyond_an_sdk() {
+            return Err(RustSdkError::Unsupported(what));
+        }
         let mut trust = TrustStore::default();
         if let Some(path) = &settings.ca_file {
             let pem = std::fs::read(path).map_err(|source| RustSdkError::Ca {
@@ -143,11 +150,11 @@ impl RustSdkRun {
                 let config = run.sdk_config(false).await?;
                 run.clients.push(run.client(&config));
             }
-            ClientMode::SharedHandler { clients } => {
+            ClientMode::SharedHandler => {
                 // One SdkConfig: one HTTP client, one credentials provider, one identity
                 // cache, shared by every client built from it.
                 let config = run.sdk_config(true).await?;
-                for _ in 0..clients.get() {
+                for _ in 0..settings.shared_handler_clients.get() {
                     run.clients.push(run.client(&config));
                 }
             }

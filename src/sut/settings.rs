@@ -1,9 +1,12 @@
 //! [`RunSettings`]: what a client under test is told at the start of a run (one point's
 //! settings), whatever language it is written in.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::modes::ClientMode;
+use crate::modes::{ClientMode, DEFAULT_SHARED_HANDLER_CLIENTS};
+use crate::transport::PoolKind;
 
 /// Where every client of a run gets its credentials from.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,15 +92,51 @@ impl std::fmt::Debug for CredentialSource {
     }
 }
 
+/// Where the service is, as a client under test is told it: the part of [`RunSettings`] that
+/// is the same for every run of a sweep.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// The S3 endpoint, e.g. `https://127.0.0.1:40123` (requests are path-style).
+    pub endpoint: String,
+    /// The region to sign for.
+    pub region: String,
+    /// Where credentials come from.
+    pub credentials: CredentialSource,
+    /// PEM file of the CA that signed the endpoint's certificate, trusted in addition to the
+    /// system's; `None` to trust the system's roots only.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Service {
+    /// The embedded mock with its static keys, its CA in `ca`.
+    pub fn for_mock(mock: &mock_s3::MockS3, ca: &CaFile) -> Self {
+        Service {
+            endpoint: mock.endpoint().to_owned(),
+            region: mock.region().to_owned(),
+            credentials: CredentialSource::static_for_mock(mock),
+            ca_file: Some(ca.path().to_owned()),
+        }
+    }
+}
+
 /// One run's settings: a point of the sweep, as a client under test needs them.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
     /// How clients are made and what they share.
     pub mode: ClientMode,
+    /// Clients sharing one handler in [`ClientMode::SharedHandler`] (operation `i` goes to
+    /// client `i % n`). Default: [`DEFAULT_SHARED_HANDLER_CLIENTS`] (2, the guide's example).
+    pub shared_handler_clients: NonZeroUsize,
     /// maxSockets; `None` is Node's Infinity (no cap).
     pub max_sockets: Option<u32>,
     /// The Agent's `keepAlive`. Default in the SDK: true.
     pub keep_alive: bool,
+    /// Which pool, for a client that has more than one (poolsweep's own: the Agent or
+    /// hyper-util's); a client with a pool of its own (an SDK's) runs only
+    /// [`PoolKind::Agent`], the name of Node's pool, and refuses the other. Default: Agent.
+    pub pool: PoolKind,
+    /// The request handler's timeouts. Default: none, as in the SDK.
+    pub timeouts: Timeouts,
     /// The S3 endpoint, e.g. `https://127.0.0.1:40123` (requests are path-style).
     pub endpoint: String,
     /// The region to sign for.
@@ -115,13 +154,26 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
+    /// What an SDK driving its own pool cannot honour here, if anything: a pool other than
+    /// its own ([`PoolKind::Agent`], the name the grid gives Node's), or request handler
+    /// timeouts (not passed to the SDKs yet). Such a run is refused before any request.
+    pub fn beyond_an_sdk(&self) -> Option<String> {
+        if self.pool != PoolKind::Agent {
+            return Some(format!("pool {}", self.pool));
+        }
+        (self.timeouts != Timeouts::default()).then(|| format!("timeouts {:?}", self.timeouts))
+    }
+
     /// Settings for the embedded mock: its endpoint, region and static keys, one shared
     /// client with keepAlive, the given maxSockets.
     pub fn for_mock(mock: &mock_s3::MockS3, bucket: &str, max_sockets: Option<u32>) -> Self {
         RunSettings {
             mode: ClientMode::Shared,
+            shared_handler_clients: DEFAULT_SHARED_HANDLER_CLIENTS,
             max_sockets,
             keep_alive: true,
+            pool: PoolKind::Agent,
+            timeouts: Timeouts::default(),
             endpoint: mock.endpoint().to_owned(),
             region: mock.region().to_owned(),
             bucket: bucket.to_owned(),
@@ -130,6 +182,18 @@ impl RunSettings {
             nofile: None,
         }
     }
+}
+
+/// The SDK's request handler timeouts (`requestHandler: { connectionTimeout,
+/// requestTimeout }`). `None` is the SDK's default, 0: no timeout. A client that cannot set
+/// one refuses a run that asks for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From hand-over (queue wait included) until the socket's TCP connect.
+    pub connection: Option<Duration>,
+    /// From hand-over until the response headers; as in the SDK by default, passing it only
+    /// logs a warning (no `throwOnRequestTimeout`).
+    pub request: Option<Duration>,
 }
 
 /// A PEM file written for a client under test to read (e.g. the mock's CA for
@@ -159,5 +223,36 @@ impl CaFile {
 impl Drop for CaFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_an_sdk_cannot_honour_is_named() {
+        let mut s = RunSettings {
+            mode: ClientMode::PerRequest,
+            shared_handler_clients: DEFAULT_SHARED_HANDLER_CLIENTS,
+            max_sockets: None,
+            keep_alive: true,
+            pool: PoolKind::Agent,
+            timeouts: Timeouts::default(),
+            endpoint: "https://127.0.0.1:1".to_owned(),
+            region: "us-east-1".to_owned(),
+            bucket: "b".to_owned(),
+            credentials: CredentialSource::Imds {
+                endpoint: "http://127.0.0.1:2".to_owned(),
+            },
+            ca_file: None,
+            nofile: None,
+        };
+        assert_eq!(s.beyond_an_sdk(), None);
+        s.pool = PoolKind::HyperUtil;
+        assert_eq!(s.beyond_an_sdk().as_deref(), Some("pool hyper-util"));
+        s.pool = PoolKind::Agent;
+        s.timeouts.request = Some(Duration::from_secs(1));
+        assert!(s.beyond_an_sdk().unwrap().starts_with("timeouts"));
     }
 }

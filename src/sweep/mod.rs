@@ -1,7 +1,9 @@
 //! The sweep: every point of the grid (maxSockets × batch × client mode × pool × server
 //! profile) measured `repetitions` times, in rounds whose order is shuffled so that machine
 //! drift does not favour one side, each run on a fresh client after a warm-up on a throwaway
-//! one, its totals checked to add up, and the result file updated after every run.
+//! one, its totals checked to add up, and the result file updated after every run. The client
+//! is driven through the seam of [`crate::sut`], so the sweep does not know which client it
+//! measures.
 //!
 //! Invariant: after every run the result file holds every point measured so far (a point's
 //! `repetitions` says how many of its runs are done), so Ctrl-C or a crash keeps every
@@ -9,8 +11,8 @@
 
 mod config;
 mod run;
-mod target;
 
 pub use config::SweepConfig;
-pub use run::{Event, PointAcc, PointSpec, RunRecord, Server, Summary, run_once, run_sweep};
-pub use target::{FactoryTarget, classify};
+pub use run::{
+    Event, External, PointAcc, PointSpec, RunRecord, Server, Summary, run_once, run_sweep,
+};

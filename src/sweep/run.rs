@@ -11,32 +11,56 @@ use rand::seq::SliceRandom as _;
 use serde_json::{Map, Value};
 
 use super::config::SweepConfig;
-use super::target::FactoryTarget;
-use crate::metrics::{self, Repetition};
-use crate::metrics::{ClientMode, Op, Pattern, Point, PoolKind};
-use crate::modes::{self, ClientFactory};
-use crate::pool::AgentOptions;
+use crate::metrics::{self, Op, Pattern, Point, Repetition};
+use crate::modes::ClientMode;
 use crate::results::ResultWriter;
-use crate::s3::ClientConfig;
-use crate::transport::PoolConfig;
+use crate::s3::{ClientConfig, S3Client};
+use crate::sut::{CaFile, ClientUnderTest, Run, RunReport, RunSettings, Service, Timeouts};
+use crate::transport::PoolKind;
 use crate::workload::{self, OpMix, Pacing, Workload};
 
 /// Where requests go.
 #[derive(Debug)]
+// One per sweep, never moved on the request path: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Server {
     /// The embedded mock: its profile is set per point and its counters read per run.
     Embedded(mock_s3::MockS3),
     /// Any S3-compatible endpoint (MinIO, real S3); the profile axis does not apply.
-    External(ClientConfig),
+    External(External),
+}
+
+/// An S3-compatible endpoint other than the embedded mock, as the command line gave it.
+#[derive(Clone, Debug)]
+pub struct External {
+    /// How poolsweep's own client reaches it (the sweep also creates the bucket with it).
+    pub config: ClientConfig,
+    /// The same endpoint, region, credentials and CA as every client under test is told them.
+    pub service: Service,
 }
 
 impl Server {
-    fn client_config(&self) -> anyhow::Result<ClientConfig> {
+    /// The config poolsweep's own client is made from: the mock's endpoint, CA and keys, or
+    /// the external endpoint's.
+    pub fn client_config(&self) -> anyhow::Result<ClientConfig> {
         match self {
             Server::Embedded(mock) => {
                 ClientConfig::for_mock(mock).context("client config for the mock")
             }
-            Server::External(c) => Ok(c.clone()),
+            Server::External(e) => Ok(e.config.clone()),
+        }
+    }
+
+    /// What every run tells a client under test about the service. For the embedded mock,
+    /// its CA is written to a file for clients that read one; the file lives as long as the
+    /// returned [`CaFile`].
+    pub fn service(&self) -> anyhow::Result<(Service, Option<CaFile>)> {
+        match self {
+            Server::Embedded(mock) => {
+                let ca = CaFile::write(mock.ca_pem()).context("writing the mock's CA")?;
+                Ok((Service::for_mock(mock, &ca), Some(ca)))
+            }
+            Server::External(e) => Ok((e.service.clone(), None)),
         }
     }
 }
@@ -120,8 +144,8 @@ pub struct Summary {
 pub struct RunRecord {
     /// The samples, folded.
     pub repetition: Repetition,
-    /// The client pools' counters for the run.
-    pub pool: crate::transport::PoolStats,
+    /// The run's report, as the client under test counted it (sockets, handshakes).
+    pub counters: RunReport,
     /// Client CPU time of the run.
     pub cpu: Duration,
     /// The embedded server's counters for the run (empty for external endpoints).
@@ -172,10 +196,15 @@ impl PointAcc {
 
     /// Folds in one run.
     pub fn add(&mut self, r: RunRecord) {
-        self.sockets_opened += r.pool.sockets_opened;
-        self.peak_open = self.peak_open.max(r.pool.peak_open);
-        self.tls_full += r.pool.tls_full;
-        self.tls_resumed += r.pool.tls_resumed;
+        self.sockets_opened += r.counters.sockets_opened;
+        self.peak_open = self.peak_open.max(r.counters.peak_open);
+        // A client that cannot tell its handshakes (`None`) is counted by the server.
+        let server = |k: &str| r.server.get(k).and_then(Value::as_u64).unwrap_or(0);
+        self.tls_full += r.counters.tls_full.unwrap_or_else(|| server("tls_full"));
+        self.tls_resumed += r
+            .counters
+            .tls_resumed
+            .unwrap_or_else(|| server("tls_resumed"));
         self.cpu += r.cpu;
         merge_counters(&mut self.server, &r.server);
         self.reps.push(r.repetition);
@@ -209,25 +238,23 @@ fn grid(c: &SweepConfig) -> Vec<PointSpec> {
     specs
 }
 
-fn pool_config(c: &SweepConfig, spec: &PointSpec) -> PoolConfig {
-    let cap = spec.max_sockets.map_or(0, |m| m as usize);
-    match spec.pool {
-        PoolKind::Agent => PoolConfig::agent(
-            AgentOptions::sdk_default()
-                .max_sockets(cap)
-                .keep_alive(c.keep_alive),
-        ),
-        PoolKind::HyperUtil => PoolConfig::hyper_util(cap),
-    }
-}
-
-fn client_mode(c: &SweepConfig, mode: ClientMode) -> modes::ClientMode {
-    match mode {
-        ClientMode::Shared => modes::ClientMode::Shared,
-        ClientMode::PerRequest => modes::ClientMode::PerRequest,
-        ClientMode::SharedHandler => modes::ClientMode::SharedHandler {
-            clients: NonZeroUsize::new(c.shared_handler_clients).unwrap_or(NonZeroUsize::MIN),
-        },
+/// What a run of `spec` is told.
+fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSettings {
+    RunSettings {
+        mode: spec.client,
+        shared_handler_clients: NonZeroUsize::new(c.shared_handler_clients)
+            .unwrap_or(NonZeroUsize::MIN),
+        max_sockets: spec.max_sockets,
+        keep_alive: c.keep_alive,
+        pool: spec.pool,
+        timeouts: Timeouts::default(),
+        endpoint: service.endpoint.clone(),
+        region: service.region.clone(),
+        bucket: c.bucket.clone(),
+        credentials: service.credentials.clone(),
+        ca_file: service.ca_file.clone(),
+        // The process's own limit, inherited (`--nofile` lowers it for the whole process).
+        nofile: None,
     }
 }
 
@@ -311,15 +338,15 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
     }
 }
 
-async fn ensure_bucket(server: &Server, config: &ClientConfig, bucket: &str) -> anyhow::Result<()> {
+async fn ensure_bucket(server: &Server, bucket: &str) -> anyhow::Result<()> {
     match server {
         Server::Embedded(mock) => {
             // Already there from an earlier sweep on the same server: fine.
             let _ = mock.create_bucket(bucket);
             Ok(())
         }
-        Server::External(_) => {
-            let client = crate::s3::S3Client::new(config)?;
+        Server::External(e) => {
+            let client = S3Client::new(&e.config)?;
             match client.create_bucket(bucket).await {
                 Ok(_) => Ok(()),
                 Err(e)
@@ -336,18 +363,32 @@ async fn ensure_bucket(server: &Server, config: &ClientConfig, bucket: &str) -> 
     }
 }
 
-/// Puts the objects GET workloads read (not measured).
-async fn populate(c: &SweepConfig, config: &ClientConfig) -> anyhow::Result<()> {
-    let factory = ClientFactory::new(
-        config.clone().pool(PoolConfig::agent(
-            AgentOptions::sdk_default().max_sockets(32),
-        )),
-        modes::ClientMode::Shared,
-    )?;
-    let target = Arc::new(FactoryTarget {
-        factory,
-        bucket: c.bucket.clone(),
-    });
+/// Ends a run once the driver has returned (every call returned, so the run is no longer
+/// shared) and gives its report.
+async fn finish<R: Run>(run: Arc<R>) -> anyhow::Result<RunReport> {
+    let run = Arc::into_inner(run).context("a call of the run outlived the workload")?;
+    Ok(run.finish().await?)
+}
+
+/// Puts the objects GET workloads read (not measured), through the client under test: one
+/// shared client on the Agent with keepAlive and 32 sockets.
+async fn populate<C: ClientUnderTest>(
+    c: &SweepConfig,
+    service: &Service,
+    sut: &C,
+) -> anyhow::Result<()> {
+    let spec = PointSpec {
+        client: ClientMode::Shared,
+        pool: PoolKind::Agent,
+        batch: 32,
+        max_sockets: Some(32),
+        profile: String::new(),
+    };
+    let settings = RunSettings {
+        keep_alive: true,
+        ..run_settings(c, service, &spec)
+    };
+    let run = Arc::new(sut.start(&settings).await?);
     let w = Workload {
         pacing: Pacing::Window { size: 32 },
         ops: OpMix::Put,
@@ -358,18 +399,23 @@ async fn populate(c: &SweepConfig, config: &ClientConfig) -> anyhow::Result<()> 
         seed: c.seed,
     };
     let mut failed = 0u64;
-    workload::drive(&w, target, |s| failed += u64::from(s.reply.error.is_some())).await;
+    workload::drive(&w, Arc::clone(&run), |s| {
+        failed += u64::from(s.reply.error.is_some());
+    })
+    .await;
+    finish(run).await?;
     anyhow::ensure!(failed == 0, "{failed} of {} setup PUTs failed", c.objects);
     Ok(())
 }
 
-/// Runs one point once: sets the server profile (embedded), warms up on a throwaway client,
-/// then drives the workload on a fresh client of the point's mode and checks that every
-/// request was counted once.
-pub async fn run_once(
+/// Runs one point once: sets the server profile (embedded), warms up on a throwaway run of a
+/// shared client, then drives the workload on a fresh run of the point's mode and checks that
+/// every request was counted once.
+pub async fn run_once<C: ClientUnderTest>(
     c: &SweepConfig,
     server: &Server,
-    base: &ClientConfig,
+    service: &Service,
+    sut: &C,
     spec: &PointSpec,
     seed: u64,
     events: &mut impl FnMut(Event<'_>),
@@ -385,22 +431,19 @@ pub async fn run_once(
             .with_context(|| format!("unknown profile {}", spec.profile))?;
         mock.set_profile(profile)?;
     }
-    let config = base.clone().pool(pool_config(c, spec));
-    // Warm-up on a throwaway client, so the measured client starts cold.
+    let settings = run_settings(c, service, spec);
+    // Warm-up on a throwaway run of a shared client, so the measured client starts cold.
     if c.warmup > 0 {
-        let warm = ClientFactory::new(config.clone(), modes::ClientMode::Shared)?;
+        let warm = RunSettings {
+            mode: ClientMode::Shared,
+            ..settings.clone()
+        };
+        let warm = Arc::new(sut.start(&warm).await?);
         let w = workload(c, spec, c.warmup, seed);
-        let target = Arc::new(FactoryTarget {
-            factory: warm,
-            bucket: c.bucket.clone(),
-        });
-        workload::drive(&w, target, |_| {}).await;
+        workload::drive(&w, Arc::clone(&warm), |_| {}).await;
+        finish(warm).await?;
     }
-    let factory = ClientFactory::new(config, client_mode(c, spec.client))?;
-    let target = Arc::new(FactoryTarget {
-        factory,
-        bucket: c.bucket.clone(),
-    });
+    let run = Arc::new(sut.start(&settings).await?);
     if let Some(mock) = embedded {
         mock.reset_metrics();
     }
@@ -409,7 +452,7 @@ pub async fn run_once(
     let started = Instant::now();
     let step = (c.objects / 50).max(1);
     let w = workload(c, spec, c.objects, seed);
-    let driven = workload::drive(&w, target.clone(), |s| {
+    let driven = workload::drive(&w, Arc::clone(&run), |s| {
         rep.add(&s);
         if rep.samples % step == 0 {
             let secs = started.elapsed().as_secs_f64();
@@ -443,19 +486,24 @@ pub async fn run_once(
         Some(Ok(Value::Object(m))) => m,
         _ => Map::new(),
     };
+    let counters = finish(run).await?;
     Ok(RunRecord {
         repetition: rep,
-        pool: target.factory.pool_stats(),
-        cpu,
+        // A client in its own process reports its process's CPU time; in-process, this
+        // process's threads (the mock's apart) are the client's.
+        cpu: counters.cpu.unwrap_or(cpu),
+        counters,
         server: server_counters,
         cut_by_budget: driven.cut_by_budget,
     })
 }
 
-/// Runs the sweep, updating `writer` after every run. `stop` ends it after the current run.
-pub async fn run_sweep(
+/// Runs the sweep on `sut`, updating `writer` after every run. `stop` ends it after the
+/// current run.
+pub async fn run_sweep<C: ClientUnderTest>(
     c: &SweepConfig,
     server: &Server,
+    sut: &C,
     writer: &mut ResultWriter,
     stop: &AtomicBool,
     mut events: impl FnMut(Event<'_>),
@@ -464,8 +512,8 @@ pub async fn run_sweep(
     if matches!(server, Server::Embedded(_)) {
         c.validate_presets().map_err(|e| anyhow::anyhow!(e))?;
     }
-    let base = server.client_config()?;
-    ensure_bucket(server, &base, &c.bucket).await?;
+    ensure_bucket(server, &c.bucket).await?;
+    let (service, _ca) = server.service()?;
     let embedded = match server {
         Server::Embedded(mock) => Some(mock),
         Server::External(_) => None,
@@ -474,7 +522,7 @@ pub async fn run_sweep(
         if let Some(mock) = embedded {
             mock.set_profile(mock_s3::Profile::ideal())?;
         }
-        populate(c, &base)
+        populate(c, &service, sut)
             .await
             .context("creating the objects GETs read")?;
     }
@@ -498,7 +546,7 @@ pub async fn run_sweep(
                 repetition: round + 1,
             });
             let seed = c.seed ^ (u64::from(round) << 32) ^ i as u64;
-            let record = run_once(c, server, &base, spec, seed, &mut events).await?;
+            let record = run_once(c, server, &service, sut, spec, seed, &mut events).await?;
             let cut_by_budget = record.cut_by_budget;
             let run_rate = record.repetition.objects_per_s();
             let acc = &mut accs[i];

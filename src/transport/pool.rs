@@ -68,14 +68,36 @@ impl PoolConfig {
     }
 }
 
-/// Which kind of pool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Which kind of pool: the one type for it, used by the sweep, the result file and the
+/// command line under the names it serialises to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PoolKind {
-    /// [`PoolConfig::Agent`].
+    /// [`PoolConfig::Agent`]: poolsweep's own pool with the semantics of Node's `https.Agent`.
     Agent,
-    /// [`PoolConfig::HyperUtil`].
+    /// [`PoolConfig::HyperUtil`]: hyper-util's legacy client pool (no socket cap of its own;
+    /// capped by a semaphore here).
     HyperUtil,
+}
+
+impl PoolKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [PoolKind; 2] = [PoolKind::Agent, PoolKind::HyperUtil];
+
+    /// The name used in result files, CSV, reports and on the command line: `agent`,
+    /// `hyper-util` (what serde writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolKind::Agent => "agent",
+            PoolKind::HyperUtil => "hyper-util",
+        }
+    }
+}
+
+impl std::fmt::Display for PoolKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A client's transport. Cloning shares it.
@@ -135,6 +157,18 @@ impl Pool {
             (Pool::Agent(a), Pool::Agent(b)) => Arc::ptr_eq(a, b),
             (Pool::HyperUtil(a), Pool::HyperUtil(b)) => Arc::ptr_eq(a, b),
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_the_serialised_names() {
+        for kind in PoolKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }
 }

@@ -3,8 +3,8 @@
 //! A [`Workload`] composes a [`Pacing`] (the guide's `batch` loop, a sliding `window`, a
 //! `burst` of everything at once, or an open-loop `rate`) with an operation mix, object sizes
 //! and keys spread over prefixes, and a stop rule (object count or time budget, whichever
-//! comes first). [`drive`] runs any workload against any [`Target`]; there is no function per
-//! combination.
+//! comes first). [`drive`] runs any workload against any run of a client under test
+//! ([`sut::Run`](crate::sut::Run)); there is no function per combination.
 //!
 //! Invariant: every request the driver starts ends as exactly one [`Sample`] handed to the
 //! sink, success or error; `started == samples` when `drive` returns.
@@ -12,7 +12,6 @@
 mod keys;
 mod pacing;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,14 +23,7 @@ use tokio::time::Instant;
 pub use keys::key_for;
 pub use pacing::Pacing;
 
-/// The operation of one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpKind {
-    /// PutObject.
-    Put,
-    /// GetObject (body read fully).
-    Get,
-}
+use crate::sut::{OpKind, OpReport, Request, Run};
 
 /// Which operations a workload sends.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -103,47 +95,6 @@ pub struct Workload {
     pub seed: u64,
 }
 
-/// One request to send.
-#[derive(Clone, Debug)]
-pub struct Request {
-    /// Sequence number within the run.
-    pub index: u64,
-    /// The operation.
-    pub op: OpKind,
-    /// Object key.
-    pub key: String,
-    /// Body for PUTs (a slice of a shared buffer: no copy per request).
-    pub body: Bytes,
-}
-
-/// What the target reports about one request.
-#[derive(Clone, Debug, Default)]
-pub struct Reply {
-    /// Bytes moved (sent for PUT, received for GET).
-    pub bytes: u64,
-    /// Time waiting for a socket, summed over attempts.
-    pub socket_wait: Duration,
-    /// `Ok` or the kind of error the request ended with after retries.
-    pub error: Option<ErrorClass>,
-    /// Retries by reason: (throttling, transient, timeout, other).
-    pub retries: [u32; 4],
-}
-
-/// How a failed request is counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// File descriptors exhausted (EMFILE/ENFILE).
-    Emfile,
-    /// Connection or request timeout.
-    Timeout,
-    /// Connection reset or broken mid-response.
-    Reset,
-    /// 503 SlowDown after the retries ran out.
-    SlowDown,
-    /// Anything else.
-    Other,
-}
-
 /// One finished request.
 #[derive(Clone, Debug)]
 pub struct Sample {
@@ -155,8 +106,8 @@ pub struct Sample {
     pub intended_start: Instant,
     /// When it ended.
     pub end: Instant,
-    /// What the target reported.
-    pub reply: Reply,
+    /// What the client reported.
+    pub reply: OpReport,
 }
 
 impl Sample {
@@ -165,12 +116,6 @@ impl Sample {
     pub fn latency(&self) -> Duration {
         self.end.saturating_duration_since(self.intended_start)
     }
-}
-
-/// Something that serves requests: an S3 client in one of its modes, or a fake in tests.
-pub trait Target: Send + Sync + 'static {
-    /// Sends one request and reports on it. Must not panic on errors: errors are data.
-    fn call(&self, request: Request) -> impl Future<Output = Reply> + Send;
 }
 
 /// How a drive ended.
@@ -188,10 +133,10 @@ fn body_for(buffer: &Bytes, size: u64) -> Bytes {
     buffer.slice(..(size as usize).min(buffer.len()))
 }
 
-/// Runs `workload` against `target`, handing every finished request to `sink`.
-pub async fn drive<T: Target>(
+/// Runs `workload` against `run`, handing every finished request to `sink`.
+pub async fn drive<R: Run>(
     workload: &Workload,
-    target: Arc<T>,
+    run: Arc<R>,
     mut sink: impl FnMut(Sample),
 ) -> Driven {
     let buffer = Bytes::from(vec![0x5Au8; workload.sizes.max() as usize]);
@@ -235,10 +180,10 @@ pub async fn drive<T: Target>(
                             Bytes::new()
                         },
                     };
-                    let target = target.clone();
+                    let run = Arc::clone(&run);
                     in_flight.spawn(async move {
                         let index = request.index;
-                        let reply = target.call(request).await;
+                        let reply = run.call(request).await;
                         Sample {
                             index,
                             op,

@@ -1,9 +1,10 @@
-//! The driver with a fake target: shapes of the four patterns, counted, in paused time.
+//! The driver with a fake client run: shapes of the four patterns, counted, in paused time.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use super::*;
+use crate::sut::{Error, RunReport};
 
 /// Records, for each request, how many were in flight and how many had finished when it
 /// started; serves in a time that depends on the index (so completions interleave).
@@ -15,8 +16,8 @@ struct Recorder {
     starts: Mutex<Vec<(u64, usize, usize)>>,
 }
 
-impl Target for Recorder {
-    async fn call(&self, request: Request) -> Reply {
+impl Run for Recorder {
+    async fn call(&self, request: Request) -> OpReport {
         let now = self.in_flight.fetch_add(1, SeqCst) + 1;
         self.peak.fetch_max(now, SeqCst);
         self.starts
@@ -26,10 +27,14 @@ impl Target for Recorder {
         tokio::time::sleep(Duration::from_millis(1 + (request.index * 7) % 13)).await;
         self.in_flight.fetch_sub(1, SeqCst);
         self.finished.fetch_add(1, SeqCst);
-        Reply {
+        OpReport {
             bytes: request.body.len() as u64,
-            ..Reply::default()
+            ..OpReport::default()
         }
+    }
+
+    async fn finish(self) -> Result<RunReport, Error> {
+        Ok(RunReport::default())
     }
 }
 

@@ -20,9 +20,23 @@ fn container(server: &MockS3) -> CredentialsSource {
 }
 
 fn factory(server: &MockS3, source: CredentialsSource, mode: ClientMode) -> ClientFactory {
+    factory_of(
+        server,
+        source,
+        mode,
+        poolsweep::modes::DEFAULT_SHARED_HANDLER_CLIENTS,
+    )
+}
+
+fn factory_of(
+    server: &MockS3,
+    source: CredentialsSource,
+    mode: ClientMode,
+    shared_handler_clients: std::num::NonZeroUsize,
+) -> ClientFactory {
     let config =
         agent_config(server, AgentOptions::sdk_default().max_sockets(10)).credentials(source);
-    ClientFactory::new(config, mode).unwrap()
+    ClientFactory::with_clients(config, mode, shared_handler_clients).unwrap()
 }
 
 #[tokio::test]
@@ -62,10 +76,11 @@ async fn per_request_clients_fetch_credentials_for_every_request() {
 async fn a_shared_handler_shares_one_credentials_fetch() {
     let server = server();
     let clients = std::num::NonZeroUsize::new(4).unwrap();
-    let factory = factory(
+    let factory = factory_of(
         &server,
         container(&server),
-        ClientMode::SharedHandler { clients },
+        ClientMode::SharedHandler,
+        clients,
     );
     server.reset_metrics();
     for r in put_batch(&factory, 0, 40).await {

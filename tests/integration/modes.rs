@@ -14,12 +14,12 @@ async fn shared_handler_clients_share_the_pool_and_credentials_but_not_the_quota
     let server = server();
     let config = agent_config(&server, AgentOptions::sdk_default().max_sockets(10));
     let clients = NonZeroUsize::new(3).unwrap();
-    let factory = ClientFactory::new(config, ClientMode::SharedHandler { clients }).unwrap();
+    let factory = ClientFactory::with_clients(config, ClientMode::SharedHandler, clients).unwrap();
     let (a, b) = (factory.client(0).unwrap(), factory.client(1).unwrap());
     assert!(a.pool().same_as(b.pool()));
     assert!(a.credentials().same_as(b.credentials()));
     assert_eq!(factory.clients_created(), 3);
-    assert_eq!(factory.mode().to_string(), "shared-handler(3)");
+    assert_eq!(factory.mode().to_string(), "shared-handler");
 
     server.reset_metrics();
     for batch in 0..3 {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use mock_s3::MockS3;
 use mock_s3::ops::Operation;
 use poolsweep::modes::ClientMode;
+use poolsweep::sut::ErrorClass;
 use poolsweep::sut::js_v3::{self, Installed, Runner, RunnerError, Toolchain};
 use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings};
-use poolsweep::workload::ErrorClass;
 use tokio::time::Instant;
 
 use crate::sut_util::{put_batches, server, wait_gone};
@@ -142,13 +142,7 @@ async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_h
     let cases = [
         (ClientMode::Shared, container.clone(), 1),
         (ClientMode::PerRequest, container.clone(), 100),
-        (
-            ClientMode::SharedHandler {
-                clients: 4.try_into().unwrap(),
-            },
-            container,
-            1,
-        ),
+        (ClientMode::SharedHandler, container, 1),
         (ClientMode::PerRequest, imds, 100),
     ];
     for (mode, credentials, fetches) in cases {
@@ -156,6 +150,7 @@ async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_h
         let source = credentials.name();
         let settings = RunSettings {
             mode,
+            shared_handler_clients: 4.try_into().unwrap(),
             credentials,
             ..base.clone()
         };
@@ -265,8 +260,11 @@ async fn fake_spawn(name: &str, body: &str) -> Option<(Runner, PathBuf)> {
 fn settings_for_fake() -> RunSettings {
     RunSettings {
         mode: ClientMode::Shared,
+        shared_handler_clients: poolsweep::modes::DEFAULT_SHARED_HANDLER_CLIENTS,
         max_sockets: Some(1),
         keep_alive: true,
+        pool: poolsweep::transport::PoolKind::Agent,
+        timeouts: poolsweep::sut::Timeouts::default(),
         endpoint: "https://127.0.0.1:9".into(),
         region: "us-east-1".into(),
         bucket: "bkt".into(),
@@ -297,7 +295,7 @@ async fn a_runner_that_crashes_mid_run_fails_its_operations_with_the_reason() {
     };
     let run = runner.start(&settings_for_fake()).await.unwrap();
     let r = runner
-        .op(0, poolsweep::workload::OpKind::Put, "k", 1, deadline())
+        .op(0, poolsweep::sut::OpKind::Put, "k", 1, deadline())
         .await;
     assert_eq!(r.error, Some(ErrorClass::Other));
     assert!(r.message.contains("exited"), "{}", r.message);
@@ -329,7 +327,7 @@ async fn a_runner_that_hangs_is_killed_at_the_deadline() {
     let r = runner
         .op(
             0,
-            poolsweep::workload::OpKind::Put,
+            poolsweep::sut::OpKind::Put,
             "k",
             1,
             Instant::now() + Duration::from_millis(300),
@@ -355,7 +353,7 @@ async fn a_line_that_is_not_the_protocol_breaks_the_runner_and_says_which() {
     };
     runner.start(&settings_for_fake()).await.unwrap();
     let r = runner
-        .op(0, poolsweep::workload::OpKind::Put, "k", 1, deadline())
+        .op(0, poolsweep::sut::OpKind::Put, "k", 1, deadline())
         .await;
     assert_eq!(r.error, Some(ErrorClass::Other));
     assert!(r.message.contains("not the protocol"), "{}", r.message);

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use mock_s3::ops::Operation;
 use poolsweep::modes::ClientMode;
+use poolsweep::sut::ErrorClass;
 use poolsweep::sut::rust_sdk::RustSdkRun;
 use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings};
-use poolsweep::workload::ErrorClass;
 
 use crate::sut_util::{put_batches, server};
 use crate::util::settled;
@@ -93,13 +93,7 @@ async fn remote_credentials_are_fetched_once_per_sdk_config() {
     let cases = [
         (ClientMode::Shared, container.clone(), 1),
         (ClientMode::PerRequest, container.clone(), 100),
-        (
-            ClientMode::SharedHandler {
-                clients: 4.try_into().unwrap(),
-            },
-            container,
-            1,
-        ),
+        (ClientMode::SharedHandler, container, 1),
         (ClientMode::PerRequest, imds, 100),
     ];
     for (mode, credentials, fetches) in cases {
@@ -107,6 +101,7 @@ async fn remote_credentials_are_fetched_once_per_sdk_config() {
         let source = credentials.name();
         let settings = RunSettings {
             mode,
+            shared_handler_clients: 4.try_into().unwrap(),
             credentials,
             ..settings(&server, &ca, Some(10))
         };
@@ -146,8 +141,11 @@ fn emfile_child() {
         .unwrap();
     let settings = RunSettings {
         mode: ClientMode::PerRequest,
+        shared_handler_clients: poolsweep::modes::DEFAULT_SHARED_HANDLER_CLIENTS,
         max_sockets: None,
         keep_alive: true,
+        pool: poolsweep::transport::PoolKind::Agent,
+        timeouts: poolsweep::sut::Timeouts::default(),
         endpoint: endpoint.to_owned(),
         region: "us-east-1".into(),
         bucket: "bkt".into(),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mock_s3::MockS3;
+use poolsweep::sut::OpKind;
 use poolsweep::sut::OpReport;
-use poolsweep::workload::OpKind;
 use tokio::task::JoinSet;
 
 /// A mock with bucket `bkt` and its plain-HTTP metadata listener (IMDS).

@@ -4,12 +4,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use poolsweep::metrics::{ClientMode, Pattern, PoolKind};
+use poolsweep::metrics::Pattern;
+use poolsweep::modes::ClientMode;
 use poolsweep::results::{Meta, ResultWriter, RunFile};
+use poolsweep::sut::{
+    ClientUnderTest, ErrorClass, OpReport, PoolsweepClient, Request, Run, RunReport, RunSettings,
+};
 use poolsweep::sweep::{Server, SweepConfig, run_sweep};
+use poolsweep::transport::PoolKind;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("poolsweep-it-{name}-{}", std::process::id()));
@@ -60,7 +65,8 @@ async fn sweep_on_mock(
     };
     let mut last_peak = 0;
     let profile_name = profile.name.clone();
-    let summary = run_sweep(config, &server, &mut writer, &stop, |e| {
+    let sut = PoolsweepClient::new(server.client_config().unwrap());
+    let summary = run_sweep(config, &server, &sut, &mut writer, &stop, |e| {
         if let poolsweep::sweep::Event::RunStarted { .. } = e {
             // Replace the preset with the test's profile before the run starts (same name,
             // so the run keeps it).
@@ -131,6 +137,129 @@ async fn totals_add_up_under_injected_faults() {
         point.retries.total + point.errors.total,
         "{point:?}"
     );
+}
+
+/// A client under test that is not poolsweep's own: it answers at once without a network,
+/// fails every tenth request with SlowDown after two retries, and counts one socket per call.
+#[derive(Default)]
+struct Fake {
+    started: std::sync::Mutex<Vec<RunSettings>>,
+}
+
+#[derive(Default)]
+struct FakeRun {
+    calls: AtomicU64,
+}
+
+impl ClientUnderTest for Fake {
+    type Run = FakeRun;
+
+    async fn start(&self, settings: &RunSettings) -> Result<FakeRun, poolsweep::sut::Error> {
+        self.started.lock().unwrap().push(settings.clone());
+        Ok(FakeRun::default())
+    }
+}
+
+impl Run for FakeRun {
+    async fn call(&self, request: Request) -> OpReport {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if request.index % 10 == 9 {
+            OpReport {
+                error: Some(ErrorClass::SlowDown),
+                retries: [2, 0, 0, 0],
+                attempts: 3,
+                ..OpReport::default()
+            }
+        } else {
+            OpReport {
+                bytes: request.body.len() as u64,
+                attempts: 1,
+                ..OpReport::default()
+            }
+        }
+    }
+
+    async fn finish(self) -> Result<RunReport, poolsweep::sut::Error> {
+        let calls = self.calls.load(Ordering::Relaxed);
+        Ok(RunReport {
+            ops: calls,
+            clients: 1,
+            sockets_opened: calls,
+            peak_open: 1,
+            tls_full: Some(1),
+            tls_resumed: Some(calls - 1),
+            connect_errors: 0,
+            cpu: None,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_client_under_test_is_measured_through_the_same_seam() {
+    let mock = mock_s3::MockS3::builder()
+        .storage(mock_s3::StorageMode::Discard)
+        .start()
+        .unwrap();
+    let server = Server::Embedded(mock);
+    let mut config = small(Pattern::Batch, 10, 50);
+    config.clients = vec![ClientMode::Shared, ClientMode::PerRequest];
+    config.max_sockets = vec![Some(2), None];
+    config.repetitions = 2;
+    config.warmup = 5;
+    let dir = temp_dir("fake-client");
+    let mut writer = ResultWriter::create(
+        dir.join("run.json"),
+        Meta::collect(serde_json::Value::Null, serde_json::Value::Null, Vec::new()),
+    )
+    .unwrap();
+    let fake = Fake::default();
+    let summary = run_sweep(
+        &config,
+        &server,
+        &fake,
+        &mut writer,
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.runs, 8);
+    let run = writer.finish();
+    assert_eq!(run.points.len(), 4);
+    for p in &run.points {
+        // Two runs of 50 requests; the warm-ups' counters are not the point's.
+        assert_eq!(
+            (p.repetitions, p.succeeded, p.errors.slowdown),
+            (2, 90, 10),
+            "{p:?}"
+        );
+        assert_eq!(p.retries.throttling, 20);
+        assert_eq!((p.sockets_opened, p.tls_full, p.tls_resumed), (100, 2, 98));
+        assert_eq!(p.peak_open_sockets, 1);
+    }
+    // Each run was started with its point's settings; each warm-up with a shared client.
+    let started = fake.started.lock().unwrap();
+    assert_eq!(started.len(), 16);
+    for pair in started.chunks(2) {
+        let (warm, measured) = (&pair[0], &pair[1]);
+        assert_eq!(warm.mode, ClientMode::Shared);
+        assert_eq!(
+            (warm.max_sockets, warm.pool, &warm.bucket),
+            (measured.max_sockets, measured.pool, &measured.bucket)
+        );
+        assert!(config.clients.contains(&measured.mode));
+        assert!(config.max_sockets.contains(&measured.max_sockets));
+        assert_eq!(measured.keep_alive, config.keep_alive);
+        assert_eq!(measured.bucket, config.bucket);
+        // Where the service is: the mock's endpoint and keys, its CA in a file.
+        let Server::Embedded(mock) = &server else {
+            unreachable!()
+        };
+        assert_eq!(measured.endpoint, mock.endpoint());
+        assert_eq!(measured.credentials.name(), "static");
+        assert!(measured.ca_file.is_some());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn poolsweep() -> Command {

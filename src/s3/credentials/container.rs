@@ -52,6 +52,11 @@ impl ContainerEndpoint {
         &self.url
     }
 
+    /// The `Authorization` value sent, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     pub(super) async fn fetch(
         &self,
         client: &EndpointClient,

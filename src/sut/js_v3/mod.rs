@@ -12,7 +12,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use poolsweep::sut::js_v3::{self, Runner};
 //! use poolsweep::sut::{CaFile, RunSettings};
-//! use poolsweep::workload::OpKind;
+//! use poolsweep::sut::OpKind;
 //!
 //! let server = mock_s3::MockS3::builder().start()?;
 //! server.create_bucket("bucket")?;

@@ -25,7 +25,7 @@ use super::install::Installed;
 use super::protocol::{Done, FromRunner, PROTOCOL, ToRunner};
 use crate::sut::report::{OpReport, RunReport};
 use crate::sut::settings::RunSettings;
-use crate::workload::{ErrorClass, OpKind};
+use crate::sut::{ErrorClass, OpKind};
 
 /// How long the runner may take to start and answer `hello` (Node.js loading the SDK on a
 /// busy machine), and to answer `start` or `finish`.
@@ -273,6 +273,12 @@ impl Runner {
     pub async fn start(&self, settings: &RunSettings) -> Result<u64, RunnerError> {
         if self.broken().is_some() {
             return Err(self.broken_error());
+        }
+        if let Some(message) = settings.beyond_an_sdk() {
+            return Err(RunnerError::Refused {
+                what: "start",
+                message,
+            });
         }
         // Messages nobody waited for (errors between runs) belong to no run: log them.
         {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::super::report::{OpReport, RunReport};
 use super::super::settings::{CredentialSource, RunSettings};
 use crate::modes::ClientMode;
-use crate::workload::{ErrorClass, OpKind};
+use crate::sut::{ErrorClass, OpKind};
 
 /// The protocol version this side speaks.
 pub const PROTOCOL: u32 = 1;
@@ -136,12 +136,12 @@ impl<'a> ToRunner<'a> {
     /// The `start` message of a run.
     pub fn start(run: u64, s: &'a RunSettings) -> Self {
         let clients = match s.mode {
-            ClientMode::SharedHandler { clients } => clients.get(),
+            ClientMode::SharedHandler => s.shared_handler_clients.get(),
             _ => 1,
         };
         ToRunner::Start {
             run,
-            mode: s.mode.name(),
+            mode: s.mode.as_str(),
             clients,
             max_sockets: s.max_sockets,
             keep_alive: s.keep_alive,
@@ -382,11 +382,12 @@ mod tests {
     #[test]
     fn start_carries_the_points_settings() {
         let s = RunSettings {
-            mode: ClientMode::SharedHandler {
-                clients: std::num::NonZeroUsize::new(4).unwrap(),
-            },
+            mode: ClientMode::SharedHandler,
+            shared_handler_clients: std::num::NonZeroUsize::new(4).unwrap(),
             max_sockets: None,
             keep_alive: true,
+            pool: crate::transport::PoolKind::Agent,
+            timeouts: crate::sut::Timeouts::default(),
             endpoint: "https://127.0.0.1:1".into(),
             region: "us-east-1".into(),
             bucket: "b".into(),
