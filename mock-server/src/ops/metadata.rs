@@ -12,6 +12,8 @@
 //! stored as the decoded text of its RFC 2047 encoded words, or else as its bytes read as
 //! ISO-8859-1; it is returned as is when ASCII, else as one UTF-8 `B` encoded word.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -25,12 +27,12 @@ pub(super) fn decode(raw: &[u8]) -> String {
     raw.iter().map(|&b| char::from(b)).collect()
 }
 
-/// The header value S3 returns for `text`.
-pub(super) fn encode(text: &str) -> String {
+/// The header value S3 returns for `text` (borrowed when it is ASCII, as most values are).
+pub(super) fn encode(text: &str) -> Cow<'_, str> {
     if text.is_ascii() {
-        text.to_owned()
+        Cow::Borrowed(text)
     } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(text))
+        Cow::Owned(format!("=?UTF-8?B?{}?=", STANDARD.encode(text)))
     }
 }
 

@@ -20,6 +20,7 @@
 //!   is accepted, and every object response says `x-amz-server-side-encryption: AES256`, as
 //!   S3's do.
 
+use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::S3Request;
@@ -33,29 +34,39 @@ const GRANTS: [&str; 5] = [
     "x-amz-grant-full-control",
 ];
 
-const NOT_IMPLEMENTED: [(&str, &str); 9] = [
-    ("x-amz-server-side-encryption-aws-kms-key-id", "SSE-KMS"),
-    ("x-amz-server-side-encryption-context", "SSE-KMS"),
-    ("x-amz-server-side-encryption-customer-algorithm", "SSE-C"),
-    ("x-amz-server-side-encryption-customer-key", "SSE-C"),
-    ("x-amz-server-side-encryption-customer-key-md5", "SSE-C"),
-    (
-        "x-amz-copy-source-server-side-encryption-customer-algorithm",
-        "SSE-C",
-    ),
-    (
-        "x-amz-copy-source-server-side-encryption-customer-key",
-        "SSE-C",
-    ),
-    ("x-amz-tagging", "Object tagging"),
-    ("x-amz-website-redirect-location", "Website redirects"),
-];
+/// What a request header asks for that the mock does not do.
+enum Feature {
+    /// An ACL grant.
+    Grant,
+    /// Object Lock retention or legal hold.
+    ObjectLock,
+    /// A feature answered 501, by name.
+    NotImplemented(&'static str),
+}
 
-const OBJECT_LOCK: [&str; 3] = [
-    "x-amz-object-lock-mode",
-    "x-amz-object-lock-retain-until-date",
-    "x-amz-object-lock-legal-hold",
-];
+/// The feature an `x-amz-*` request header of an object write asks for, if unsupported.
+fn feature(name: &str) -> Option<Feature> {
+    Some(match name {
+        n if GRANTS.contains(&n) => Feature::Grant,
+        "x-amz-object-lock-mode"
+        | "x-amz-object-lock-retain-until-date"
+        | "x-amz-object-lock-legal-hold" => Feature::ObjectLock,
+        "x-amz-server-side-encryption-aws-kms-key-id" | "x-amz-server-side-encryption-context" => {
+            Feature::NotImplemented("SSE-KMS")
+        }
+        "x-amz-server-side-encryption-customer-algorithm"
+        | "x-amz-server-side-encryption-customer-key"
+        | "x-amz-server-side-encryption-customer-key-md5"
+        | "x-amz-copy-source-server-side-encryption-customer-algorithm"
+        | "x-amz-copy-source-server-side-encryption-customer-key"
+        | "x-amz-copy-source-server-side-encryption-customer-key-md5" => {
+            Feature::NotImplemented("SSE-C")
+        }
+        "x-amz-tagging" => Feature::NotImplemented("Object tagging"),
+        "x-amz-website-redirect-location" => Feature::NotImplemented("Website redirects"),
+        _ => return None,
+    })
+}
 
 fn not_implemented(feature: &str) -> S3Error {
     S3Error::new(
@@ -66,38 +77,49 @@ fn not_implemented(feature: &str) -> S3Error {
 }
 
 /// Refuses an object write (PutObject, CopyObject, CreateMultipartUpload) that asks for a
-/// feature the mock does not implement.
+/// feature the mock does not implement. One pass over the header names; only `x-amz-*`
+/// names are compared, so a plain PUT pays a prefix check per header.
 pub(super) fn refuse(req: &S3Request) -> S3Result<()> {
     let h = &req.parts.headers;
-    if let Some(acl) = req.header("x-amz-acl")
-        && acl != "bucket-owner-full-control"
-    {
-        return Err(S3Error::acl_not_supported().with_resource(req.resource()));
-    }
-    if GRANTS.iter().any(|g| h.contains_key(*g)) {
-        return Err(S3Error::acl_not_supported().with_resource(req.resource()));
-    }
-    match req.header("x-amz-server-side-encryption") {
-        None | Some("AES256") => {}
-        Some(v) if v.starts_with("aws:kms") => return Err(not_implemented("SSE-KMS")),
-        Some(_) => {
-            return Err(S3Error::invalid_argument(
-                "The encryption method specified is not supported",
-            ));
+    for name in h.keys() {
+        let name = name.as_str();
+        if !name.starts_with("x-amz-") {
+            continue;
         }
-    }
-    let copy_keeps_tags = h.contains_key("x-amz-copy-source")
-        && req.header("x-amz-tagging-directive") != Some("REPLACE");
-    for (name, feature) in NOT_IMPLEMENTED {
-        if h.contains_key(name) && !(name == "x-amz-tagging" && copy_keeps_tags) {
-            return Err(not_implemented(feature));
+        match name {
+            "x-amz-acl" => {
+                if req.header("x-amz-acl") != Some("bucket-owner-full-control") {
+                    return Err(S3Error::acl_not_supported().with_resource(req.resource()));
+                }
+            }
+            "x-amz-server-side-encryption" => match req.header(name) {
+                Some("AES256") => {}
+                Some(v) if v.starts_with("aws:kms") => return Err(not_implemented("SSE-KMS")),
+                _ => {
+                    return Err(S3Error::invalid_argument(
+                        "The encryption method specified is not supported",
+                    ));
+                }
+            },
+            _ => match feature(name) {
+                None => {}
+                Some(Feature::Grant) => {
+                    return Err(S3Error::acl_not_supported().with_resource(req.resource()));
+                }
+                Some(Feature::ObjectLock) => {
+                    return Err(S3Error::invalid_request(
+                        "Bucket is missing ObjectLockConfiguration",
+                    )
+                    .with_resource(req.resource()));
+                }
+                // A copy keeps the source's tags unless told to replace them.
+                Some(Feature::NotImplemented(_))
+                    if name == "x-amz-tagging"
+                        && h.contains_key("x-amz-copy-source")
+                        && req.header("x-amz-tagging-directive") != Some("REPLACE") => {}
+                Some(Feature::NotImplemented(f)) => return Err(not_implemented(f)),
+            },
         }
-    }
-    if OBJECT_LOCK.iter().any(|n| h.contains_key(*n)) {
-        return Err(
-            S3Error::invalid_request("Bucket is missing ObjectLockConfiguration")
-                .with_resource(req.resource()),
-        );
     }
     Ok(())
 }
@@ -125,8 +147,6 @@ pub(super) fn refuse_bucket(req: &S3Request) -> S3Result<()> {
 
 /// Says that the object is encrypted with SSE-S3, as every S3 object is.
 pub(super) fn sse_s3(h: &mut HeaderMap) {
-    h.insert(
-        "x-amz-server-side-encryption",
-        HeaderValue::from_static("AES256"),
-    );
+    const SSE: HeaderName = HeaderName::from_static("x-amz-server-side-encryption");
+    h.insert(SSE, HeaderValue::from_static("AES256"));
 }
