@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::conn::Connect;
+use super::conn::{Connect, DestroySignal};
 use super::error::ConnectError;
 use super::idle;
 use super::options::AgentOptions;
@@ -59,6 +59,7 @@ impl<C: Connect> Agent<C> {
                 options,
                 counters: Counters::default(),
                 next_socket_id: AtomicU64::new(0),
+                destroy: Arc::new(DestroySignal::default()),
                 reaper_wake: Arc::new(Notify::new()),
                 reaper_started: AtomicBool::new(false),
             }),
@@ -71,8 +72,10 @@ impl<C: Connect> Agent<C> {
     ///
     /// The future is `'static` and small: when a free socket is taken it is already resolved,
     /// and only a checkout that connects or queues allocates its state. Dropping it before it
-    /// resolves withdraws the request: it leaves the queue, or its half-made connection is
-    /// abandoned.
+    /// resolves withdraws the request, whether or not it was ever polled: it leaves the queue
+    /// (a socket or slot granted to it meanwhile goes to the next request), or its slot and
+    /// half-made connection are given back. A free socket it had already taken is closed, as
+    /// Node's `req.destroy()` destroys the socket of a request it aborts.
     pub fn checkout(
         &self,
         origin: &Origin,
@@ -127,13 +130,31 @@ impl<C: Connect> Agent<C> {
         self.shared.check_socket_usage()
     }
 
-    /// Node's `agent.destroy()`. Idle sockets are closed and queued checkouts fail with
-    /// [`ConnectError::AgentDestroyed`], as do later checkouts. Sockets in use are closed when
-    /// their guards are released or dropped.
+    /// Node's `agent.destroy()` (`lib/_http_agent.js` lines 517-529 at v20.20.2): every
+    /// socket the agent has made so far is destroyed, free or in use.
+    ///
+    /// - Free sockets are closed now ([`CloseReason::Destroyed`]).
+    /// - Sockets in use are destroyed through their [`SocketLifecycle`](super::SocketLifecycle)
+    ///   (the real connector's are): their requests fail, and their guards' release or close
+    ///   counts them as destroyed.
+    /// - Checkouts still connecting fail with [`ConnectError::AgentDestroyed`] (Node
+    ///   destroys connecting sockets too, and the request fails with "socket hang up").
+    /// - Queued checkouts stay queued. As in Node, where `destroy()` leaves `requests` alone
+    ///   and each destroyed socket's `'close'` runs `removeSocket` (lines 375-383, 461-470),
+    ///   they get new sockets as the old ones close.
+    /// - Later checkouts are served as before: Node's Agent has no destroyed state.
+    ///
+    /// The TLS session cache is kept, as Node's is (`lib/https.js` has no `destroy`).
     pub fn destroy(&self) {
-        let (closed, waiters) = self.shared.lock().destroy(&self.shared.counters);
+        let shared = &self.shared;
+        let closed = {
+            let mut state = shared.lock();
+            let (epoch, closed) = state.destroy(&shared.counters);
+            // Under the lock, so that every socket made from now on is of the new epoch.
+            shared.destroy.destroy(epoch);
+            closed
+        };
         drop(closed);
-        drop(waiters);
     }
 
     #[cfg(test)]
@@ -149,6 +170,8 @@ pub(super) struct Shared<C: Connect> {
     state: Mutex<State<C::Conn>>,
     pub(super) counters: Counters,
     next_socket_id: AtomicU64,
+    /// What `destroy()` signals to sockets and connects made before it.
+    pub(super) destroy: Arc<DestroySignal>,
     reaper_wake: Arc<Notify>,
     reaper_started: AtomicBool,
 }
@@ -164,9 +187,21 @@ impl<C: Connect> Shared<C> {
         self.next_socket_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// A connecting or in-use socket is gone (see `State::remove_active`).
-    pub(super) fn remove_in_use(&self, origin: &Origin, reason: Option<CloseReason>) {
-        self.lock().remove_active(origin, reason, &self.counters);
+    /// A connecting or in-use socket is gone (see `State::remove_active`). Returns the reason
+    /// counted.
+    pub(super) fn remove_in_use(
+        &self,
+        origin: &Origin,
+        closed: Option<(CloseReason, u64)>,
+    ) -> Option<CloseReason> {
+        self.lock().remove_active(origin, closed, &self.counters)
+    }
+
+    /// A socket's connection ended (its [`SocketLifecycle`](super::SocketLifecycle) reports
+    /// it). If it was idle it leaves the free list now.
+    pub(super) fn socket_closed(&self, origin: &Origin, socket_id: u64) {
+        let closed = self.lock().socket_closed(origin, socket_id, &self.counters);
+        drop(closed);
     }
 
     /// Node's `'free'`, for a socket that `ready()` confirmed.

@@ -105,7 +105,7 @@ where
         ctx.mark_tcp_connected();
         match origin.scheme() {
             Scheme::Http => {
-                let sender = handshake(tcp, ctx.socket_id()).await?;
+                let sender = handshake(tcp, ctx).await?;
                 Ok(HttpConn {
                     sender,
                     handshake: Handshake::Plain,
@@ -123,7 +123,7 @@ where
                     Some(HandshakeKind::Resumed) => Handshake::Resumed,
                     _ => Handshake::Full,
                 };
-                let sender = handshake(stream, ctx.socket_id()).await?;
+                let sender = handshake(stream, ctx).await?;
                 Ok(HttpConn {
                     sender,
                     handshake: handshake_kind,
@@ -133,9 +133,10 @@ where
     }
 }
 
-/// The HTTP/1.1 client handshake. The connection task is spawned and ends when the server
-/// closes the connection or the last [`SendRequest`] is dropped.
-async fn handshake<I, B>(io: I, socket: u64) -> Result<SendRequest<B>, ConnectError>
+/// The HTTP/1.1 client handshake. The connection task is spawned with the socket's
+/// lifecycle: it ends when the server closes the connection, when the last [`SendRequest`]
+/// is dropped, or when the agent is destroyed, and then the agent hears of it.
+async fn handshake<I, B>(io: I, ctx: &ConnectCtx) -> Result<SendRequest<B>, ConnectError>
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     B: Body + Send + 'static,
@@ -145,7 +146,8 @@ where
     let (sender, connection) = http1::handshake(TokioIo::new(io))
         .await
         .map_err(ConnectError::Http)?;
-    tokio::spawn(async move {
+    let socket = ctx.socket_id();
+    ctx.lifecycle().spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(socket, %error, "connection ended with an error");
         }

@@ -68,12 +68,13 @@ impl<T: PoolConn> IdleList<T> {
         }
     }
 
-    /// Removes one socket that reports itself closed, wherever it is.
-    pub(super) fn take_closed(&mut self) -> Option<IdleEntry<T>> {
+    /// Removes the socket with this id, wherever it is (Node: `freeSockets[name].splice`
+    /// in `removeSocket`).
+    pub(super) fn remove(&mut self, socket_id: u64) -> Option<IdleEntry<T>> {
         let i = self
             .entries
             .iter()
-            .position(|e| e.socket.conn.is_closed())?;
+            .position(|e| e.socket.info.id == socket_id)?;
         self.entries.remove(i)
     }
 
@@ -89,15 +90,6 @@ impl<T: PoolConn> IdleList<T> {
         self.entries.drain(..)
     }
 
-    /// Sockets that report themselves closed.
-    #[cfg(test)]
-    pub(super) fn closed_count(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| e.socket.conn.is_closed())
-            .count()
-    }
-
     /// Socket ids, oldest first.
     #[cfg(test)]
     pub(super) fn ids(&self) -> Vec<u64> {
@@ -105,10 +97,10 @@ impl<T: PoolConn> IdleList<T> {
     }
 }
 
-/// The reaper task: closes idle sockets once they have been idle for the agent's `timeout`,
-/// and drops idle sockets the server has closed. It sleeps until the next expiry, or until
-/// woken when the first socket is parked. It exits once the agent is gone (`Shared`'s `Drop`
-/// wakes it).
+/// The reaper task: closes idle sockets once they have been idle for the agent's `timeout`.
+/// (Idle sockets the server closes leave on their own close: `State::socket_closed`.) It
+/// sleeps until the next expiry, or until woken when the first socket is parked. It exits
+/// once the agent is gone (`Shared`'s `Drop` wakes it).
 pub(super) async fn reaper<C: Connect>(agent: Weak<Shared<C>>, wake: Arc<Notify>) {
     loop {
         let next = match agent.upgrade() {

@@ -3,10 +3,12 @@
 //! Invariant: every socket the agent counts is in exactly one place. It is either
 //! connecting for one checkout, owned by one [`Pooled`] guard (in use), or idle in its
 //! origin's free list, never two of these at once. For each origin,
-//! `connecting + in use + idle <= maxSockets`. Across origins, the total is at most
-//! `maxTotalSockets`. A checkout that finds no idle socket and no room waits in its
-//! origin's FIFO queue. When a socket is freed or closed, the head of that queue gets it
-//! (Node `lib/_http_agent.js`, `addRequest`, the `'free'` handler and `removeSocket`).
+//! `connecting + in use + idle <= maxSockets`. Across origins, a socket is made only while
+//! the total is below `maxTotalSockets` (Node's `removeSocket` makes an exception, kept here:
+//! see `state`). A checkout that finds no idle socket and no room waits in its origin's FIFO
+//! queue. When a socket is freed or closed, the head of that queue gets it (Node
+//! `lib/_http_agent.js`, `addRequest`, the `'free'` handler and `removeSocket`). A checkout
+//! dropped at any point, polled or not, gives back what it held.
 //!
 //! # Layout
 //!
@@ -16,15 +18,18 @@
 //!   bookkeeping plus lock-free counters.
 //! - `state`: the Node decisions (acquire, free, remove and rescue) as plain synchronous code
 //!   under that mutex.
-//! - `checkout`: the checkout future. It waits FIFO at the cap, connects, and enforces
-//!   `connection_timeout` and the capacity-warning timer.
+//! - `checkout`: the checkout future and the claim it holds on a slot or queue place. It
+//!   waits FIFO at the cap, connects, and enforces `connection_timeout` and the
+//!   capacity-warning timer.
 //! - `pooled`: [`Pooled`], the guard that owns a socket while a request uses it.
 //!   [`Pooled::release`] gives the socket back. Dropping the guard closes it.
 //! - `idle`: the per-origin free list (lifo or fifo) and the idle-timeout reaper.
 //! - `warning`: the SDK's "socket usage at capacity" warning rule.
 //! - `stats`: [`AgentStats`], a snapshot of atomic counters.
-//! - `conn`: the tiny [`Connect`] and [`PoolConn`] traits that the pool is generic over.
-//!   Unit tests pool plain values through them, with no sockets and no TLS.
+//! - `conn`: the tiny [`Connect`] and [`PoolConn`] traits that the pool is generic over, and
+//!   the [`SocketLifecycle`] through which a connection's close reaches the agent and
+//!   `destroy()` reaches the connection. Unit tests pool plain values through them, with no
+//!   sockets and no TLS.
 //! - `connector`, `tls`, `http`: the real connector (TCP, then rustls with a per-agent session
 //!   cache, then hyper HTTP/1.1) and helpers for the request/response side.
 //! - `error`: [`ConnectError`].
@@ -68,7 +73,7 @@ mod warning;
 mod testing;
 
 pub use agent::Agent;
-pub use conn::{Connect, ConnectCtx, Handshake, PoolConn};
+pub use conn::{Connect, ConnectCtx, Handshake, PoolConn, SocketLifecycle};
 pub use connector::{HttpConn, HttpConnector};
 pub use error::{ConnectError, TimeoutPhase};
 pub use http::{read_body_and_release, response_keeps_alive};

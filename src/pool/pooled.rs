@@ -57,6 +57,9 @@ pub struct SocketInfo {
 pub(super) struct Socket<T> {
     pub(super) conn: T,
     pub(super) info: SocketInfo,
+    /// The agent's destroy count when the socket was created: a later `destroy()` destroyed
+    /// it.
+    pub(super) epoch: u64,
 }
 
 /// A socket checked out of an [`Agent`](super::Agent) for one request. It dereferences to the
@@ -71,6 +74,7 @@ pub struct Pooled<C: Connect> {
     origin: Origin,
     conn: Option<C::Conn>,
     info: SocketInfo,
+    epoch: u64,
     handed_over: Instant,
     assigned_at: Instant,
     queued: Duration,
@@ -90,6 +94,7 @@ impl<C: Connect> Pooled<C> {
             origin,
             conn: Some(socket.conn),
             info: socket.info,
+            epoch: socket.epoch,
             handed_over,
             assigned_at,
             queued,
@@ -195,7 +200,8 @@ impl<C: Connect> Pooled<C> {
         };
         let mut info = self.info;
         info.requests += 1;
-        self.shared.free(&self.origin, Socket { conn, info })
+        let epoch = self.epoch;
+        self.shared.free(&self.origin, Socket { conn, info, epoch })
     }
 
     /// Closes the socket because the request failed ([`CloseReason::Error`]). Node destroys a
@@ -205,11 +211,15 @@ impl<C: Connect> Pooled<C> {
     }
 
     fn close(mut self, reason: CloseReason) -> ReleaseOutcome {
-        if let Some(conn) = self.conn.take() {
-            self.shared.remove_in_use(&self.origin, Some(reason));
-            drop(conn);
-        }
-        ReleaseOutcome::Closed(reason)
+        let Some(conn) = self.conn.take() else {
+            return ReleaseOutcome::Closed(reason);
+        };
+        // A socket that `Agent::destroy` destroyed is counted as such, whatever ended it here.
+        let counted = self
+            .shared
+            .remove_in_use(&self.origin, Some((reason, self.epoch)));
+        drop(conn);
+        ReleaseOutcome::Closed(counted.unwrap_or(reason))
     }
 }
 
@@ -218,7 +228,7 @@ impl<C: Connect> Drop for Pooled<C> {
         if let Some(conn) = self.conn.take() {
             tracing::debug!(origin = %self.origin, socket = self.info.id, "socket dropped without release; closing");
             self.shared
-                .remove_in_use(&self.origin, Some(CloseReason::Unconsumed));
+                .remove_in_use(&self.origin, Some((CloseReason::Unconsumed, self.epoch)));
             drop(conn);
         }
     }

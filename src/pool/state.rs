@@ -5,9 +5,14 @@
 //!
 //! Invariant, per origin: `active` counts sockets that are connecting or in use, `idle`
 //! holds the free ones, and `active + idle.len() <= maxSockets`. `total` is the sum over
-//! all origins and stays `<= maxTotalSockets`. A waiter is queued only while its origin (or
-//! the agent) is at its cap. Every operation is O(1), except where a closed idle socket is
-//! skipped or a cancelled waiter is removed from its queue.
+//! all origins. A new socket is made only while `total < maxTotalSockets`, except where
+//! Node's `removeSocket` makes one for another origin's queued request without that check
+//! (see [`State::socket_left`]): then, as in Node, `total` may exceed `maxTotalSockets`
+//! until sockets close. A waiter is queued only while its origin (or the agent) is at its
+//! cap. Every operation is O(1), except where a closed idle socket is skipped or removed, or
+//! a cancelled waiter is removed from its queue.
+//!
+//! Line numbers cited here are those of `lib/_http_agent.js` at Node v20.20.2.
 
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroUsize;
@@ -40,15 +45,13 @@ struct Limits {
 pub(super) enum Acquire<T> {
     /// A free socket, now in use.
     Idle(Socket<T>),
-    /// A slot for a new socket, already counted. Connect it.
-    Connect,
+    /// A slot for a new socket, already counted, in this destroy epoch. Connect it.
+    Connect(u64),
     /// No room: the checkout is queued and waits for a [`Grant`].
     Wait {
         id: u64,
         rx: oneshot::Receiver<Grant<T>>,
     },
-    /// The agent was destroyed.
-    Destroyed,
 }
 
 /// One origin's sockets and queue.
@@ -70,7 +73,8 @@ pub(super) struct State<T> {
     queued_origins: VecDeque<Origin>,
     /// Sockets across all origins (Node's `totalSocketCount`).
     total: usize,
-    destroyed: bool,
+    /// How many times `destroy()` ran. A socket made in an earlier epoch was destroyed.
+    epoch: u64,
     next_waiter: u64,
     warning: WarningGate,
 }
@@ -91,7 +95,7 @@ impl<T: PoolConn> State<T> {
             origins: HashMap::default(),
             queued_origins: VecDeque::new(),
             total: 0,
-            destroyed: false,
+            epoch: 0,
             next_waiter: 0,
             warning: WarningGate::default(),
         }
@@ -107,19 +111,17 @@ impl<T: PoolConn> State<T> {
             })
     }
 
-    /// Node `addRequest`. Take a free socket per `scheduling`, with no limit check.
-    /// Otherwise create a socket if `free + sockets < maxSockets` and
-    /// `totalSocketCount < maxTotalSockets`. Otherwise queue. Free sockets the server closed,
-    /// or that outlived the idle timeout, are closed here and never handed out.
+    /// Node `addRequest` (lines 230-298). Take a free socket per `scheduling`, with no limit
+    /// check. Otherwise create a socket if `free + sockets < maxSockets` and
+    /// `totalSocketCount < maxTotalSockets`. Otherwise queue. Free sockets that closed, or
+    /// that outlived the idle timeout, are closed here and never handed out (a closed socket
+    /// normally left the list already, on its close: see [`Self::socket_closed`]).
     pub(super) fn acquire(
         &mut self,
         origin: &Origin,
         now: Instant,
         counters: &Counters,
     ) -> Acquire<T> {
-        if self.destroyed {
-            return Acquire::Destroyed;
-        }
         let limits = self.limits;
         let os = self.origin_mut(origin);
         let mut dropped = 0;
@@ -155,7 +157,7 @@ impl<T: PoolConn> State<T> {
             os.active += 1;
             self.total += 1;
             counters.socket_opened();
-            return Acquire::Connect;
+            return Acquire::Connect(self.epoch);
         }
 
         let (tx, rx) = oneshot::channel();
@@ -170,11 +172,13 @@ impl<T: PoolConn> State<T> {
         Acquire::Wait { id, rx }
     }
 
-    /// Node's `'free'` handler, for a socket whose response ended and which `ready()`
-    /// confirmed. Hand it to the queue head, even with keepAlive off. Otherwise close it if
-    /// keepAlive is off or a limit is reached. Otherwise park it. Returns the outcome, the
-    /// connection to close (to be dropped outside the lock), and whether this was the agent's
-    /// first idle socket.
+    /// Node's `'free'` handler (lines 116-179), for a socket whose response ended and which
+    /// `ready()` confirmed. A socket that closed meanwhile, or that `destroy()` destroyed, is
+    /// closed (`!socket.writable`). Otherwise hand it to the queue head, even with keepAlive
+    /// off. Otherwise close it if keepAlive is off or a limit is reached. Otherwise park it,
+    /// and run `removeSocket`, which may make a socket for another origin's queued request
+    /// (line 175). Returns the outcome, the connection to close (to be dropped outside the
+    /// lock), and whether this was the agent's first idle socket.
     pub(super) fn free(
         &mut self,
         origin: &Origin,
@@ -182,13 +186,14 @@ impl<T: PoolConn> State<T> {
         now: Option<Instant>,
         counters: &Counters,
     ) -> (ReleaseOutcome, Option<T>, bool) {
-        if self.destroyed {
-            self.remove_active(origin, Some(CloseReason::Destroyed), counters);
-            return (
-                ReleaseOutcome::Closed(CloseReason::Destroyed),
-                Some(socket.conn),
-                false,
+        if socket.epoch < self.epoch || socket.conn.is_closed() {
+            let reason = self.remove_active(
+                origin,
+                Some((CloseReason::NotReusable, socket.epoch)),
+                counters,
             );
+            let reason = reason.unwrap_or(CloseReason::NotReusable);
+            return (ReleaseOutcome::Closed(reason), Some(socket.conn), false);
         }
         let limits = self.limits;
         let os = self.origin_mut(origin);
@@ -211,7 +216,7 @@ impl<T: PoolConn> State<T> {
             && os.idle.len() + os.active <= limits.max_sockets
             && os.idle.len() < limits.max_free_sockets;
         if !keep {
-            self.remove_active(origin, Some(CloseReason::NotKept), counters);
+            self.remove_active(origin, Some((CloseReason::NotKept, socket.epoch)), counters);
             return (
                 ReleaseOutcome::Closed(CloseReason::NotKept),
                 Some(socket.conn),
@@ -222,43 +227,84 @@ impl<T: PoolConn> State<T> {
         os.idle.push(socket, now);
         counters.idle_added();
         let first_idle = counters.idle_now() == 1;
+        // Node's `removeSocket` from the 'free' handler: this origin's queue is empty, so
+        // only the first queued origin may get a socket, and only if it has none active.
+        self.rescue_first_queued_origin(counters);
         (ReleaseOutcome::Parked, None, first_idle)
     }
 
     /// A connecting or in-use socket left the agent: it closed, its connect failed or was
-    /// abandoned, or a reserved slot went unused. Counts `reason` (if it was a real socket)
-    /// and runs Node's `removeSocket` rescue.
+    /// abandoned, or a reserved slot went unused. For a real socket, `closed` is why it
+    /// closed and the epoch it was made in: the reason counted, returned, is
+    /// [`CloseReason::Destroyed`] if `destroy()` ran since. Then Node's `removeSocket`
+    /// rescue runs.
     pub(super) fn remove_active(
         &mut self,
         origin: &Origin,
-        reason: Option<CloseReason>,
+        closed: Option<(CloseReason, u64)>,
         counters: &Counters,
-    ) {
-        if let Some(reason) = reason {
+    ) -> Option<CloseReason> {
+        let reason = closed.map(|(reason, epoch)| {
+            let reason = if epoch < self.epoch {
+                CloseReason::Destroyed
+            } else {
+                reason
+            };
             counters.closed(reason);
-        }
+            reason
+        });
         if let Some(os) = self.origins.get_mut(origin) {
             os.active -= 1;
         }
         self.socket_left(origin, counters);
+        reason
     }
 
-    /// Node's `'close'` handler followed by `removeSocket`. `totalSocketCount--`. Then, if
-    /// the origin has queued requests, create a socket for the head. Otherwise, if the
-    /// first origin in `requests` has no sockets at all, create one for its head ("this logic
-    /// will not be FIFO across origins"). Node creates that socket without checking
-    /// `maxTotalSockets`. Here the cross-origin rescue respects it.
+    /// A socket's connection ended (Node's `'close'` handler, lines 375-383). If it was idle,
+    /// it leaves the free list now, as `removeSocket` takes a socket that is no longer
+    /// writable out of `freeSockets` (lines 421-437), and its place goes to a queued request.
+    /// A socket in use is left to its request, which sees the error. Returns the connection
+    /// to drop outside the lock.
+    pub(super) fn socket_closed(
+        &mut self,
+        origin: &Origin,
+        socket_id: u64,
+        counters: &Counters,
+    ) -> Option<T> {
+        let os = self.origins.get_mut(origin)?;
+        let entry = os.idle.remove(socket_id)?;
+        counters.idle_removed();
+        counters.closed(CloseReason::ServerClosedIdle);
+        self.socket_left(origin, counters);
+        Some(entry.socket.conn)
+    }
+
+    /// Node's `'close'` handler followed by `removeSocket` (lines 375-383, 416-472).
+    /// `totalSocketCount--`. Then, if the origin has queued requests, create a socket for the
+    /// head. Otherwise Node's cross-origin rescue (see
+    /// [`Self::rescue_first_queued_origin`]).
     fn socket_left(&mut self, origin: &Origin, counters: &Counters) {
         self.total -= 1;
         counters.socket_gone();
         if self.grant_connect(origin, counters) {
             return;
         }
+        self.rescue_first_queued_origin(counters);
+    }
+
+    /// The end of Node's `removeSocket` (lines 443-470): the first origin in `requests` gets
+    /// a socket for its head request, if it has no active sockets ("this logic will not be
+    /// FIFO across origins"). Node's `createSocket` checks neither `maxSockets` nor
+    /// `maxTotalSockets` here, so neither does this: after a socket was parked (not closed),
+    /// the total can exceed `maxTotalSockets`, as in Node (measured with Node v20.20.2:
+    /// `maxTotalSockets: 1`, a request to a second origin queued behind the first one's, is
+    /// served on a second socket while the first idles, `totalSocketCount` 2).
+    fn rescue_first_queued_origin(&mut self, counters: &Counters) {
         let Some(first) = self.queued_origins.front().cloned() else {
             return;
         };
         let has_sockets = self.origins.get(&first).is_some_and(|os| os.active > 0);
-        if !has_sockets && self.total < self.limits.max_total_sockets {
+        if !has_sockets {
             self.grant_connect(&first, counters);
         }
     }
@@ -272,7 +318,7 @@ impl<T: PoolConn> State<T> {
         let mut granted = false;
         while let Some(waiter) = os.waiters.pop_front() {
             counters.dequeued(1);
-            if waiter.tx.send(Grant::Connect).is_ok() {
+            if waiter.tx.send(Grant::Connect(self.epoch)).is_ok() {
                 os.active += 1;
                 self.total += 1;
                 counters.socket_opened();
@@ -309,8 +355,8 @@ impl<T: PoolConn> State<T> {
     }
 
     /// The reaper's pass. Close free sockets idle for at least `timeout` (Node: free sockets
-    /// are destroyed on `'timeout'`) and free sockets the server closed. Returns the
-    /// connections to drop and when the next one expires.
+    /// are destroyed on `'timeout'`, lines 385-395). Returns the connections to drop and when
+    /// the next one expires.
     pub(super) fn reap(
         &mut self,
         now: Instant,
@@ -323,10 +369,6 @@ impl<T: PoolConn> State<T> {
             let before = closed.len();
             while let Some(entry) = os.idle.pop_expired(now, timeout) {
                 counters.closed(CloseReason::IdleTimeout);
-                closed.push(entry.socket.conn);
-            }
-            while let Some(entry) = os.idle.take_closed() {
-                counters.closed(CloseReason::ServerClosedIdle);
                 closed.push(entry.socket.conn);
             }
             emptied.extend(std::iter::repeat_n(origin.clone(), closed.len() - before));
@@ -343,25 +385,27 @@ impl<T: PoolConn> State<T> {
         (closed, next)
     }
 
-    /// Node's `agent.destroy()` for what the agent holds: free sockets are closed and queued
-    /// checkouts fail. Sockets in use are closed when their guards come back.
-    pub(super) fn destroy(&mut self, counters: &Counters) -> (Vec<T>, Vec<Waiter<T>>) {
-        self.destroyed = true;
+    /// Node's `agent.destroy()` (lines 517-529) for what the agent holds: a new epoch, in
+    /// which every older socket counts as destroyed, and the free sockets closed. Each closed
+    /// socket runs `removeSocket`, so queued requests get new sockets, as in Node, where the
+    /// queue (`requests`) outlives `destroy()`. Returns the new epoch and the connections to
+    /// drop outside the lock.
+    pub(super) fn destroy(&mut self, counters: &Counters) -> (u64, Vec<T>) {
+        self.epoch += 1;
         let mut closed = Vec::new();
-        let mut waiters = Vec::new();
-        for os in self.origins.values_mut() {
+        let mut emptied = Vec::new();
+        for (origin, os) in &mut self.origins {
             for entry in os.idle.drain() {
                 counters.idle_removed();
                 counters.closed(CloseReason::Destroyed);
-                counters.socket_gone();
-                self.total -= 1;
                 closed.push(entry.socket.conn);
+                emptied.push(origin.clone());
             }
-            counters.dequeued(os.waiters.len() as u64);
-            waiters.extend(os.waiters.drain(..));
         }
-        self.queued_origins.clear();
-        (closed, waiters)
+        for origin in &emptied {
+            self.socket_left(origin, counters);
+        }
+        (self.epoch, closed)
     }
 
     /// The SDK's `checkSocketUsage`. If no warning was emitted in the last 15 s, find an
@@ -401,12 +445,5 @@ impl<T: PoolConn> State<T> {
             .map_or((0, 0, 0, self.total), |os| {
                 (os.active, os.idle.len(), os.waiters.len(), self.total)
             })
-    }
-
-    /// Free sockets of `origin` that report themselves closed.
-    pub(super) fn idle_closed(&self, origin: &Origin) -> usize {
-        self.origins
-            .get(origin)
-            .map_or(0, |os| os.idle.closed_count())
     }
 }

@@ -5,40 +5,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-use crate::pool::testing::FakeConnector;
+use crate::pool::testing::{
+    Checkout, FakeConnector, agent, assert_consistent, origin, settle, spawn_checkout, take,
+};
 use crate::pool::{
     Agent, AgentOptions, CloseReason, ConnectError, Origin, Pooled, ReleaseOutcome, Scheduling,
     TimeoutPhase,
 };
-
-type Fake = Agent<FakeConnector>;
-type Checkout = JoinHandle<Result<Pooled<FakeConnector>, ConnectError>>;
-
-fn agent(options: AgentOptions) -> Fake {
-    Agent::new(FakeConnector::default(), options)
-}
-
-fn origin() -> Origin {
-    Origin::https("bucket.s3.local", 443)
-}
-
-/// Lets every runnable task run until it waits.
-async fn settle() {
-    for _ in 0..50 {
-        tokio::task::yield_now().await;
-    }
-}
-
-fn spawn_checkout(agent: &Fake, origin: &Origin) -> Checkout {
-    tokio::spawn(agent.checkout(origin))
-}
-
-async fn take(agent: &Fake) -> Pooled<FakeConnector> {
-    agent.checkout(&origin()).await.expect("checkout")
-}
 
 #[tokio::test(start_paused = true)]
 async fn cap_holds_and_the_rest_queue() {
@@ -510,28 +485,163 @@ async fn capacity_warning_needs_twice_max_sockets_queued_and_a_finite_cap() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn destroy_fails_waiters_and_closes_idle_and_returned_sockets() {
+async fn destroy_destroys_every_socket_and_the_agent_keeps_serving() {
+    // Node's destroy() (lib/_http_agent.js:517-529) destroys free and in-use sockets and
+    // nothing else: queued requests get new sockets as the old ones close (removeSocket,
+    // lines 461-470), and later requests are served as before.
     let a = agent(AgentOptions::sdk_default().max_sockets(2));
     let (p0, p1) = (take(&a).await, take(&a).await);
-    p0.release(true).await;
-    let _p2 = take(&a).await;
     let waiter = spawn_checkout(&a, &origin());
     settle().await;
+    assert_eq!(a.stats().queued_now, 1);
     a.destroy();
-    assert!(matches!(
-        waiter.await.unwrap(),
-        Err(ConnectError::AgentDestroyed)
-    ));
+    settle().await;
+    assert!(a.connector().is_closed(0) && a.connector().is_closed(1));
+    assert_eq!(a.stats().queued_now, 1, "the queued request stays queued");
+
+    // The in-use sockets' requests fail and come back; each one's close rescues the queue.
     assert_eq!(
-        p1.release(true).await,
+        p0.release(true).await,
         ReleaseOutcome::Closed(CloseReason::Destroyed)
     );
-    assert!(matches!(
-        a.checkout(&origin()).await,
-        Err(ConnectError::AgentDestroyed)
-    ));
+    let p2 = waiter.await.unwrap().unwrap();
+    assert_eq!((p2.conn().n, p2.is_reused()), (2, false));
+    assert_eq!(
+        p1.close_on_error(),
+        ReleaseOutcome::Closed(CloseReason::Destroyed)
+    );
+    // A later request is served on a new socket, and the new sockets are pooled as usual.
+    let p3 = take(&a).await;
+    assert_eq!(p3.conn().n, 3);
+    assert_eq!(p2.release(true).await, ReleaseOutcome::Parked);
+    assert_eq!(p3.release(true).await, ReleaseOutcome::Parked);
+    let p4 = take(&a).await;
+    assert!(p4.is_reused());
+    p4.release(true).await;
     let s = a.stats();
-    assert_eq!((s.closed.destroyed, s.queued_now), (1, 0));
+    assert_eq!((s.closed.destroyed, s.closed.total()), (2, 2), "{s:?}");
+    assert_consistent(&a);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_closes_free_sockets_and_rescues_the_queue() {
+    // maxTotalSockets 2 over two origins: b's request waits while a's socket idles. Destroying
+    // the idle socket closes it now, and its close makes a socket for b (removeSocket's
+    // cross-origin rescue, lib/_http_agent.js:443-458).
+    let a = agent(
+        AgentOptions::sdk_default()
+            .max_sockets(0)
+            .max_total_sockets(2),
+    );
+    let (oa, ob) = (Origin::https("a", 443), Origin::https("b", 443));
+    let a1 = a.checkout(&oa).await.unwrap();
+    let a2 = a.checkout(&oa).await.unwrap();
+    assert_eq!(a1.release(true).await, ReleaseOutcome::Parked);
+    let b1 = spawn_checkout(&a, &ob);
+    settle().await;
+    assert_eq!(a.stats().queued_now, 1);
+    a.destroy();
+    let s = a.stats();
+    assert_eq!((s.closed.destroyed, s.idle_now), (1, 0), "{s:?}");
+    let b1 = b1.await.unwrap().unwrap();
+    assert_eq!((b1.origin(), b1.conn().n), (&ob, 2));
+    assert_eq!(
+        a2.release(true).await,
+        ReleaseOutcome::Closed(CloseReason::Destroyed)
+    );
+    assert_eq!(b1.release(true).await, ReleaseOutcome::Parked);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_fails_a_connecting_checkout_and_frees_its_slot() {
+    // Node destroys a connecting socket too; its request fails ("socket hang up").
+    let a = Agent::new(
+        FakeConnector::default().tcp_delay(Duration::from_secs(1)),
+        AgentOptions::sdk_default().max_sockets(1),
+    );
+    let connecting = spawn_checkout(&a, &origin());
+    settle().await;
+    assert_eq!((a.connector().connects(), a.stats().open_now), (1, 1));
+    a.destroy();
+    let error = connecting.await.unwrap().unwrap_err();
+    assert!(matches!(error, ConnectError::AgentDestroyed), "{error:?}");
+    assert_eq!(a.stats().open_now, 0);
+    take(&a).await.release(true).await;
+    assert_consistent(&a);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_socket_the_server_closes_leaves_the_free_list_at_once() {
+    // Node: the free socket's 'close' runs removeSocket, which takes it out of freeSockets
+    // and lowers totalSocketCount (lib/_http_agent.js:375-383, 421-437), with no idle timeout
+    // set (the SDK's agent has none) and no checkout needed.
+    let a = agent(AgentOptions::sdk_default());
+    let (p0, p1) = (take(&a).await, take(&a).await);
+    p0.release(true).await;
+    p1.release(true).await;
+    a.connector().close(0);
+    settle().await;
+    let s = a.stats();
+    assert_eq!(
+        (s.idle_now, s.open_now, s.closed.server_closed_idle),
+        (1, 1, 1),
+        "{s:?}"
+    );
+    assert_eq!(a.shared().lock().idle_ids(&origin()), [1]);
+    assert_consistent(&a);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_socket_closing_lets_a_request_queued_on_another_origin_in() {
+    // maxTotalSockets 1: b's request waits while a's socket idles. Without a checkout on a,
+    // only the idle socket's close can let b in (removeSocket's cross-origin rescue).
+    let a = agent(
+        AgentOptions::sdk_default()
+            .max_sockets(0)
+            .max_total_sockets(1),
+    );
+    let (oa, ob) = (Origin::https("a", 443), Origin::https("b", 443));
+    a.checkout(&oa).await.unwrap().release(true).await;
+    let b = spawn_checkout(&a, &ob);
+    settle().await;
+    assert_eq!(a.stats().queued_now, 1);
+    a.connector().close(0);
+    let b = b.await.unwrap().unwrap();
+    assert_eq!((b.origin(), b.conn().n), (&ob, 1));
+    let s = a.stats();
+    assert_eq!(
+        (s.open_now, s.idle_now, s.closed.server_closed_idle),
+        (1, 0, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn parking_a_socket_lets_the_first_queued_origin_in_past_max_total_sockets() {
+    // Node's 'free' handler parks the socket and calls removeSocket (lib/_http_agent.js:175),
+    // whose createSocket for the first queued origin checks no limit (lines 443-470). Measured
+    // with Node v20.20.2: maxTotalSockets 1, a's socket parked and b served on a second
+    // socket, totalSocketCount 2; b's socket is then destroyed on 'free' (line 164).
+    let a = agent(
+        AgentOptions::sdk_default()
+            .max_sockets(0)
+            .max_total_sockets(1),
+    );
+    let (oa, ob) = (Origin::https("a", 443), Origin::https("b", 443));
+    let a1 = a.checkout(&oa).await.unwrap();
+    let b1 = spawn_checkout(&a, &ob);
+    settle().await;
+    assert_eq!(a.stats().queued_now, 1);
+    assert_eq!(a1.release(true).await, ReleaseOutcome::Parked);
+    let b1 = b1.await.unwrap().unwrap();
+    assert_eq!(b1.origin(), &ob);
+    let s = a.stats();
+    assert_eq!((s.open_now, s.idle_now, s.peak_open), (2, 1, 2), "{s:?}");
+    assert_eq!(
+        b1.release(true).await,
+        ReleaseOutcome::Closed(CloseReason::NotKept)
+    );
+    let s = a.stats();
+    assert_eq!((s.open_now, s.idle_now, s.queued_now), (1, 1, 0), "{s:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -301,9 +301,10 @@ async fn refused_connect_is_classified() {
 }
 
 #[tokio::test]
-async fn server_closing_an_idle_socket_is_noticed_at_checkout() {
-    // The server answers with keep-alive, so the socket is parked. Then the server closes
-    // the idle connection, and the next checkout must skip it.
+async fn idle_socket_the_server_closes_leaves_the_pool_when_it_closes() {
+    // The server answers with keep-alive, so the socket is parked. Then the server closes the
+    // idle connection: its close takes it out of the free list (Node's 'close' →
+    // removeSocket), with no idle timeout and no checkout.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let close = Arc::new(Notify::new());
@@ -324,17 +325,21 @@ async fn server_closing_an_idle_socket_is_noticed_at_checkout() {
     let (_, outcome) = read_body_and_release(socket, response).await.unwrap();
     assert_eq!(outcome, ReleaseOutcome::Parked);
     close.notify_one();
-    // Wait until hyper has seen the server's FIN on the idle connection.
-    while agent.shared().lock().idle_closed(&origin) == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    let socket = agent.checkout(&origin).await.unwrap();
-    assert!(!socket.is_reused(), "the closed socket was not handed out");
+    // Wait (bounded, not timed) until the connection's end has reached the agent.
+    let left = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while agent.stats().idle_now > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    left.await.expect("the closed socket leaves the free list");
     let s = agent.stats();
     assert_eq!(
-        (s.closed.server_closed_idle, s.sockets_created, s.open_now),
-        (1, 2, 1)
+        (s.closed.server_closed_idle, s.open_now, s.checkouts),
+        (1, 0, 1)
     );
+    let socket = agent.checkout(&origin).await.unwrap();
+    assert!(!socket.is_reused());
+    assert_eq!(agent.stats().sockets_created, 2);
     socket.close_on_error();
 }
 
