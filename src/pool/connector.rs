@@ -2,9 +2,10 @@
 //! HTTP/1.1 client handshake. The connection task is spawned, and the pool holds the
 //! [`SendRequest`] half.
 //!
-//! Invariant: one connector per agent, holding one TLS config (and so one session cache).
-//! [`HttpConnector`] is deliberately not `Clone`. Each socket records whether its handshake
-//! was full or resumed (`CommonState::handshake_kind`).
+//! Invariant: one connector per agent, holding one TLS config and one session cache
+//! (`tls.rs`, Node's per-Agent `maxCachedSessions` cache). [`HttpConnector`] is deliberately
+//! not `Clone`. Each socket records whether its handshake was full or resumed
+//! (`CommonState::handshake_kind`).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -29,19 +30,36 @@ use super::conn::{Connect, ConnectCtx, Handshake, PoolConn};
 use super::error::ConnectError;
 use super::options::NODE_MAX_CACHED_SESSIONS;
 use super::origin::{Origin, Scheme};
-use super::tls;
+use super::tls::{self, SessionCache};
 
 /// Opens HTTP/1.1 connections over TCP, with TLS for `https:` origins. `B` is the request
 /// body type.
 pub struct HttpConnector<B = Full<Bytes>> {
-    tls: Option<TlsConnector>,
+    tls: Option<Tls>,
     _body: PhantomData<fn(B)>,
+}
+
+/// The TLS side: the agent's config, and its session cache unless `maxCachedSessions` is 0.
+struct Tls {
+    config: Arc<rustls::ClientConfig>,
+    sessions: Option<Arc<SessionCache>>,
+}
+
+impl Tls {
+    /// The connector for one new socket to `origin`, bound to the origin's cached session.
+    fn connector_for(&self, origin: &Origin) -> TlsConnector {
+        match &self.sessions {
+            Some(sessions) => TlsConnector::from(sessions.config_for(&self.config, origin)),
+            None => TlsConnector::from(Arc::clone(&self.config)),
+        }
+    }
 }
 
 impl HttpConnector {
     /// A connector for `http:` and `https:` origins that trusts `roots`. Its TLS session cache
-    /// holds [`NODE_MAX_CACHED_SESSIONS`] (100) servers. Request bodies are `Full<Bytes>`;
-    /// use [`with_body`](Self::with_body) for another body type.
+    /// holds one session for each of [`NODE_MAX_CACHED_SESSIONS`] (100) origins, as Node's
+    /// `https.Agent` does. Request bodies are `Full<Bytes>`; use
+    /// [`with_body`](Self::with_body) for another body type.
     pub fn new(roots: impl Into<Arc<RootCertStore>>) -> Result<Self, rustls::Error> {
         Self::with_max_cached_sessions(roots, NODE_MAX_CACHED_SESSIONS)
     }
@@ -51,9 +69,11 @@ impl HttpConnector {
         roots: impl Into<Arc<RootCertStore>>,
         max_cached_sessions: usize,
     ) -> Result<Self, rustls::Error> {
-        let config = tls::client_config(roots.into(), max_cached_sessions)?;
+        let config = Arc::new(tls::client_config(roots.into())?);
+        let sessions =
+            (max_cached_sessions > 0).then(|| Arc::new(SessionCache::new(max_cached_sessions)));
         Ok(Self {
-            tls: Some(TlsConnector::from(Arc::new(config))),
+            tls: Some(Tls { config, sessions }),
             _body: PhantomData,
         })
     }
@@ -99,18 +119,8 @@ where
         origin: &Origin,
         ctx: &ConnectCtx,
     ) -> Result<HttpConn<B>, ConnectError> {
-        let tcp = TcpStream::connect((origin.host(), origin.port())).await?;
-        // Node's `noDelay` defaults to true.
-        tcp.set_nodelay(true)?;
-        ctx.mark_tcp_connected();
-        match origin.scheme() {
-            Scheme::Http => {
-                let sender = handshake(tcp, ctx).await?;
-                Ok(HttpConn {
-                    sender,
-                    handshake: Handshake::Plain,
-                })
-            }
+        let https = match origin.scheme() {
+            Scheme::Http => None,
             Scheme::Https => {
                 let tls = self
                     .tls
@@ -118,25 +128,56 @@ where
                     .ok_or_else(|| ConnectError::TlsNotConfigured(origin.clone()))?;
                 let name = ServerName::try_from(origin.host().to_owned())
                     .map_err(|_| ConnectError::InvalidServerName(origin.host().to_owned()))?;
-                let stream = tls.connect(name, tcp).await?;
-                let handshake_kind = match stream.get_ref().1.handshake_kind() {
-                    Some(HandshakeKind::Resumed) => Handshake::Resumed,
-                    _ => Handshake::Full,
-                };
-                let sender = handshake(stream, ctx).await?;
-                Ok(HttpConn {
-                    sender,
-                    handshake: handshake_kind,
-                })
+                // Bound to its session now, at creation, as in Node.
+                Some((tls.connector_for(origin), name, tls.sessions.as_ref()))
             }
+        };
+        // Node evicts the origin's session when a socket closes with an error
+        // (`lib/https.js` lines 181-185), connect errors included.
+        let evict_on_error = https
+            .as_ref()
+            .and_then(|(_, _, sessions)| sessions.map(|s| (Arc::clone(s), origin.clone())));
+        let connected = async {
+            let tcp = TcpStream::connect((origin.host(), origin.port())).await?;
+            // Node's `noDelay` defaults to true.
+            tcp.set_nodelay(true)?;
+            ctx.mark_tcp_connected();
+            let Some((connector, name, _)) = https else {
+                let sender = handshake(tcp, ctx, None).await?;
+                return Ok(HttpConn {
+                    sender,
+                    handshake: Handshake::Plain,
+                });
+            };
+            let stream = connector.connect(name, tcp).await?;
+            let handshake_kind = match stream.get_ref().1.handshake_kind() {
+                Some(HandshakeKind::Resumed) => Handshake::Resumed,
+                _ => Handshake::Full,
+            };
+            let sender = handshake(stream, ctx, evict_on_error.clone()).await?;
+            Ok(HttpConn {
+                sender,
+                handshake: handshake_kind,
+            })
+        };
+        let result = connected.await;
+        if result.is_err()
+            && let Some((sessions, origin)) = &evict_on_error
+        {
+            sessions.evict(origin);
         }
+        result
     }
 }
 
 /// The HTTP/1.1 client handshake. The connection task is spawned with the socket's
 /// lifecycle: it ends when the server closes the connection, when the last [`SendRequest`]
 /// is dropped, or when the agent is destroyed, and then the agent hears of it.
-async fn handshake<I, B>(io: I, ctx: &ConnectCtx) -> Result<SendRequest<B>, ConnectError>
+async fn handshake<I, B>(
+    io: I,
+    ctx: &ConnectCtx,
+    evict_on_error: Option<(Arc<SessionCache>, Origin)>,
+) -> Result<SendRequest<B>, ConnectError>
 where
     I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     B: Body + Send + 'static,
@@ -150,6 +191,9 @@ where
     ctx.lifecycle().spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(socket, %error, "connection ended with an error");
+            if let Some((sessions, origin)) = evict_on_error {
+                sessions.evict(&origin);
+            }
         }
     });
     Ok(sender)
@@ -203,5 +247,7 @@ impl<B: Send + 'static> PoolConn for HttpConn<B> {
     }
 }
 
+#[cfg(test)]
+mod node_burst;
 #[cfg(test)]
 mod tests;

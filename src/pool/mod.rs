@@ -31,7 +31,8 @@
 //!   `destroy()` reaches the connection. Unit tests pool plain values through them, with no
 //!   sockets and no TLS.
 //! - `connector`, `tls`, `http`: the real connector (TCP, then rustls with a per-agent session
-//!   cache, then hyper HTTP/1.1) and helpers for the request/response side.
+//!   cache that works as Node's, then hyper HTTP/1.1) and helpers for the request/response
+//!   side.
 //! - `error`: [`ConnectError`].
 //!
 //! # Examples
