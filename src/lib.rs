@@ -2,9 +2,8 @@
 //!
 //! # Layout
 //!
-//! Layers, bottom first. Each module imports only the layers above it in this list (checked by
-//! `tests/integration/layers.rs`), so a module can be read knowing only what is listed before
-//! it.
+//! Layers, bottom first. Each module imports only modules listed before it (checked by
+//! `tests/integration/layers.rs`), so a module can be read knowing only what comes before it.
 //!
 //! - [`pool`]: a per-origin socket pool with the semantics of Node's `https.Agent`. *Where
 //!   does a request wait for a socket? Why was a socket closed or reused?*
@@ -26,15 +25,24 @@
 //!   [`Point`](metrics::Point); client CPU time. *What does a point's number mean?*
 //! - [`analysis`]: the recommendation: best maxSockets, knee and fall-off per (client, batch),
 //!   and why. *Why does the report say "set maxSockets N"?*
-//! - [`results`]: the versioned result file (schema, crash-safe writer, CSV export).
+//! - [`results`]: the versioned result file (schema, crash-safe writer, CSV export). *What is
+//!   in a result file, and what survives a crash?*
 //! - [`sweep`]: the grid, measured in shuffled rounds, written to the result file after every
-//!   run.
+//!   run. *In which order are points measured, and what does one run do?*
 //! - [`render`]: what the report and `compare` both draw with: chart grid, maxSockets axis,
 //!   colours, number and byte formatting.
-//! - [`report`]: SVG charts and the HTML report drawn from a result file.
+//! - [`report`]: SVG charts and the HTML report drawn from a result file. *Where is chart X
+//!   drawn?*
 //! - [`compare`]: two result files compared (throughput, exact counters, knee), rendered for a
-//!   terminal, CI (Markdown, exit status) and HTML, and exported for CI dashboards.
-//! - [`cli`]: the `poolsweep` command line, callable in-process.
+//!   terminal, CI (Markdown, exit status) and HTML, and exported for CI dashboards. *Why did CI
+//!   fail on a behaviour change?*
+//! - [`cli`]: the `poolsweep` command line, callable in-process. *What does a flag do?*
+//!
+//! The grid's axes are domain types defined once, in the lowest layer that needs them, and
+//! written as they are (serde `rename_all`) in result files, CSV, reports and on the command
+//! line (clap `ValueEnum`): [`ClientMode`](modes::ClientMode) in `modes`,
+//! [`PoolKind`](transport::PoolKind) in `transport`, [`Pattern`](workload::Pattern) and
+//! [`Op`](workload::Op) in `workload`.
 
 pub mod analysis;
 pub mod cli;

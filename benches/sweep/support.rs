@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
-use poolsweep::metrics::Pattern;
 use poolsweep::modes::ClientMode;
 use poolsweep::sut::PoolsweepClient;
 use poolsweep::sweep::{PointAcc, PointSpec, Server, SweepConfig, run_once};
 use poolsweep::transport::PoolKind;
+use poolsweep::workload::Pattern;
 
 /// How much to measure: `cargo bench` (full), `-- --quick`, `-- --test`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,8 +1,14 @@
-//! Raw command-line flags (clap derive). Cross-flag rules live in [`super::plan`].
+//! Raw command-line flags (clap derive). Cross-flag rules live in [`super::plan`]. The
+//! grid's axes are the domain types themselves (client mode, pool, pattern, operation), under
+//! the names they serialise to, so a flag value is what the result file says.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::modes::ClientMode;
+use crate::transport::PoolKind;
+use crate::workload::{Op, Pattern};
 
 /// Find the maxSockets and batch size for a parallel S3 workload, by measuring it.
 ///
@@ -40,50 +46,6 @@ pub enum Preset {
     Seed,
     /// A small grid that finishes in under a minute (CI, first look).
     Quick,
-}
-
-/// Client modes on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ClientArg {
-    /// One client for the whole run.
-    Shared,
-    /// A new client (pool, TLS cache, credentials) per request.
-    PerRequest,
-    /// Several clients sharing one handler and credentials.
-    SharedHandler,
-}
-
-/// Pools on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PoolArg {
-    /// poolsweep's pool with Node's Agent semantics.
-    Agent,
-    /// hyper-util's legacy client, capped with a semaphore.
-    HyperUtil,
-}
-
-/// Patterns on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PatternArg {
-    /// Start BATCH requests, wait for all, repeat (the guide's loop).
-    Batch,
-    /// Keep BATCH requests in flight.
-    Window,
-    /// Everything at once.
-    Burst,
-    /// Open loop at --rate requests per second.
-    Rate,
-}
-
-/// Operations on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OpArg {
-    /// PutObject.
-    Put,
-    /// GetObject.
-    Get,
-    /// PUT and GET (see --get-fraction).
-    Mixed,
 }
 
 /// Where credentials come from for --endpoint.
@@ -129,19 +91,19 @@ pub struct SweepArgs {
     pub batch: Option<Vec<u32>>,
     /// Client modes [default: shared,per-request].
     #[arg(long, value_delimiter = ',', value_enum)]
-    pub clients: Option<Vec<ClientArg>>,
+    pub clients: Option<Vec<ClientMode>>,
     /// Pools to compare [default: agent].
     #[arg(long, value_delimiter = ',', value_enum)]
-    pub pools: Option<Vec<PoolArg>>,
+    pub pools: Option<Vec<PoolKind>>,
     /// Request pattern [default: batch].
     #[arg(long, value_enum)]
-    pub pattern: Option<PatternArg>,
+    pub pattern: Option<Pattern>,
     /// Requests per second for --pattern rate.
     #[arg(long)]
     pub rate: Option<f64>,
     /// Operation [default: put].
     #[arg(long, value_enum)]
-    pub op: Option<OpArg>,
+    pub op: Option<Op>,
     /// Fraction of GETs for --op mixed [default: 0.5].
     #[arg(long)]
     pub get_fraction: Option<f64>,

@@ -6,16 +6,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::args::{ClientArg, CredentialsArg, OpArg, PatternArg, PoolArg, Preset, SweepArgs};
-use crate::metrics::Pattern;
+use super::args::{CredentialsArg, Preset, SweepArgs};
 use crate::modes::ClientMode;
 use crate::s3::credentials::Environment;
 use crate::s3::{ClientConfig, Credentials, CredentialsSource};
 use crate::sut::{CredentialSource, Service};
 use crate::sweep::External;
 use crate::sweep::SweepConfig;
-use crate::transport::PoolKind;
-use crate::workload::{OpMix, SizeDist};
+use crate::workload::{Op, OpMix, SizeDist};
 
 /// What `poolsweep sweep` will do.
 #[derive(Debug)]
@@ -96,30 +94,6 @@ fn enum_from<T: clap::ValueEnum>(s: &str, what: &str) -> Result<T, String> {
             .collect();
         format!("{what} `{s}`: expected one of {}", names.join(", "))
     })
-}
-
-fn client(a: ClientArg) -> ClientMode {
-    match a {
-        ClientArg::Shared => ClientMode::Shared,
-        ClientArg::PerRequest => ClientMode::PerRequest,
-        ClientArg::SharedHandler => ClientMode::SharedHandler,
-    }
-}
-
-fn pool(a: PoolArg) -> PoolKind {
-    match a {
-        PoolArg::Agent => PoolKind::Agent,
-        PoolArg::HyperUtil => PoolKind::HyperUtil,
-    }
-}
-
-fn pattern(a: PatternArg) -> Pattern {
-    match a {
-        PatternArg::Batch => Pattern::Batch,
-        PatternArg::Window => Pattern::Window,
-        PatternArg::Burst => Pattern::Burst,
-        PatternArg::Rate => Pattern::Rate,
-    }
 }
 
 /// The preset's grid.
@@ -265,37 +239,37 @@ impl TryFrom<&SweepArgs> for SweepPlan {
             c.batches = v;
         }
         if let Some(v) = &a.clients {
-            c.clients = v.iter().copied().map(client).collect();
+            c.clients.clone_from(v);
         } else if let Some(v) = file.clients {
             c.clients = v
                 .iter()
-                .map(|s| enum_from(s, "client").map(client))
+                .map(|s| enum_from(s, "client"))
                 .collect::<Result<_, _>>()?;
         }
         if let Some(v) = &a.pools {
-            c.pools = v.iter().copied().map(pool).collect();
+            c.pools.clone_from(v);
         } else if let Some(v) = file.pools {
             c.pools = v
                 .iter()
-                .map(|s| enum_from(s, "pool").map(pool))
+                .map(|s| enum_from(s, "pool"))
                 .collect::<Result<_, _>>()?;
         }
         match (a.pattern, &file.pattern) {
-            (Some(p), _) => c.pattern = pattern(p),
-            (None, Some(s)) => c.pattern = pattern(enum_from(s, "pattern")?),
+            (Some(p), _) => c.pattern = p,
+            (None, Some(s)) => c.pattern = enum_from(s, "pattern")?,
             _ => {}
         }
         c.rate_per_s = a.rate.or(file.rate).or(c.rate_per_s);
         let op = match (a.op, &file.op) {
             (Some(o), _) => Some(o),
-            (None, Some(s)) => Some(enum_from::<OpArg>(s, "op")?),
+            (None, Some(s)) => Some(enum_from::<Op>(s, "op")?),
             _ => None,
         };
         let get_fraction = a.get_fraction.or(file.get_fraction);
         match (op, get_fraction) {
-            (Some(OpArg::Put), None) => c.op = OpMix::Put,
-            (Some(OpArg::Get), None) => c.op = OpMix::Get,
-            (Some(OpArg::Mixed), f) => {
+            (Some(Op::Put), None) => c.op = OpMix::Put,
+            (Some(Op::Get), None) => c.op = OpMix::Get,
+            (Some(Op::Mixed), f) => {
                 c.op = OpMix::Mixed {
                     get_fraction: f.unwrap_or(0.5),
                 }

@@ -7,10 +7,11 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::metrics::{Op, Pattern, Point, max_sockets_sort_key};
+use crate::metrics::{Point, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::render::format::human_bytes;
 use crate::transport::PoolKind;
+use crate::workload::{Op, Pattern};
 
 /// Everything that defines what a point measured.
 ///

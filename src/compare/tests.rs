@@ -229,7 +229,7 @@ fn mismatched_files_are_errors_with_exit_2_naming_what_differs() {
 
     let mut disjoint = base.clone();
     for p in &mut disjoint.points {
-        p.op = crate::metrics::Op::Get;
+        p.op = crate::workload::Op::Get;
     }
     let err = compare(&base, &disjoint, &CompareOptions::default()).unwrap_err();
     assert!(

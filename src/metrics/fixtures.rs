@@ -13,9 +13,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Errors, Latency, Op, Pattern, Point, Retries, SocketWait, Spread};
+use super::{Errors, Latency, Point, Retries, SocketWait, Spread};
 use crate::modes::ClientMode;
 use crate::transport::PoolKind;
+use crate::workload::{Op, Pattern};
 
 /// The server starts throttling above this many concurrent connections.
 const SLOWDOWN_ABOVE: f64 = 256.0;

@@ -26,8 +26,7 @@ use crate::sut::ErrorClass;
 use crate::workload::Sample;
 pub use cpu::{ThreadCpu, client_cpu};
 pub use point::{
-    Errors, Latency, Op, Pattern, Point, Retries, SocketWait, Spread, display_max_sockets,
-    max_sockets_sort_key,
+    Errors, Latency, Point, Retries, SocketWait, Spread, display_max_sockets, max_sockets_sort_key,
 };
 
 /// Highest latency recorded exactly: 10 minutes in µs (longer values are clamped).

@@ -11,53 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::modes::ClientMode;
 use crate::transport::PoolKind;
-
-/// How requests are issued over time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pattern {
-    /// `batch` requests at once, wait for all, repeat (like `Promise.all` over chunks).
-    Batch,
-    /// A sliding window: keep `batch` requests in flight.
-    Window,
-    /// Everything at once.
-    Burst,
-    /// A fixed request rate.
-    Rate,
-}
-
-/// The S3 operation measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    /// PutObject.
-    Put,
-    /// GetObject.
-    Get,
-    /// A mix of PutObject and GetObject.
-    Mixed,
-}
-
-macro_rules! display_as_serde_name {
-    ($($ty:ty { $($variant:ident => $name:literal),+ $(,)? })+) => {$(
-        impl $ty {
-            /// The name used in result files, CSV and reports.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    )+};
-}
-
-display_as_serde_name! {
-    Pattern { Batch => "batch", Window => "window", Burst => "burst", Rate => "rate" }
-    Op { Put => "put", Get => "get", Mixed => "mixed" }
-}
+use crate::workload::{Op, Pattern};
 
 /// The median and range of a value across repetitions.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]

@@ -15,12 +15,13 @@ use super::charts::latency::Latencies;
 use super::charts::sockets::Sockets;
 use super::charts::throughput::{Knee, Throughput, ThroughputData};
 use super::charts::{self, At, BatchLine, ClientLines};
-use crate::metrics::{Op, Pattern, Point, max_sockets_sort_key};
+use crate::metrics::{Point, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::render::Error;
 use crate::render::format::human_bytes;
 use crate::results::RunFile;
 use crate::transport::PoolKind;
+use crate::workload::{Op, Pattern};
 
 /// The charts drawn for each group, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use super::group::ChartKind;
 use super::*;
-use crate::metrics::Op;
 use crate::render::color::FAILED_LABEL;
 use crate::results::fixtures;
 use crate::results::testutil::TempDir;
+use crate::workload::Op;
 
 fn fixture_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-small.json")

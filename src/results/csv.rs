@@ -1,5 +1,9 @@
 //! CSV export: one row per point, nested fields flattened to `parent_child` columns.
 //!
+//! The columns are the fields of [`Point`] as they serialise, in declaration order, plus
+//! `failed`; a test walks a serialised point and fails when a field is added to one and not
+//! the other, or when a cell does not hold the value the result file holds.
+//!
 //! Meant for spreadsheets and pandas, so it follows RFC 4180 (comma separated, fields quoted only
 //! when they hold a comma, quote or line break). maxSockets Infinity is written as "inf", which
 //! pandas and most spreadsheets read as a number. The server's counters become one
@@ -218,6 +222,62 @@ mod tests {
         }
         assert!(rows.iter().any(|r| r[ms] == "inf"));
         assert!(rows.iter().any(|r| r[failed] == "true"));
+    }
+
+    /// The point's fields, as serde writes them, flattened to `parent_child` names (the
+    /// server's counters apart: they get a `server_<name>` column each).
+    fn flattened(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}_{k}")
+                    };
+                    if name != "server" {
+                        flattened(&name, v, out);
+                    }
+                }
+            }
+            other => out.push((prefix.to_owned(), other.clone())),
+        }
+    }
+
+    #[test]
+    fn columns_are_the_points_fields_and_cells_their_values() {
+        let run = fixtures::small();
+        assert!(run.points.iter().any(|p| p.projected_s.is_some()));
+        assert!(run.points.iter().any(|p| p.max_sockets.is_none()));
+        for p in &run.points {
+            let mut fields = Vec::new();
+            flattened("", &serde_json::to_value(p).unwrap(), &mut fields);
+            let columns: BTreeSet<&str> =
+                COLUMNS.iter().copied().filter(|c| *c != "failed").collect();
+            let names: BTreeSet<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(
+                columns, names,
+                "CSV columns (left) and Point's fields (right) differ: add the field to both"
+            );
+            let cells = fixed_fields(p);
+            assert_eq!(cells.len(), COLUMNS.len(), "one cell per column");
+            let cell = |name: &str| &cells[COLUMNS.iter().position(|c| *c == name).unwrap()];
+            for (name, value) in &fields {
+                let got = cell(name);
+                match value {
+                    Value::Null if name == "max_sockets" => assert_eq!(got, "inf"),
+                    Value::Null => assert_eq!(got, "", "{name}"),
+                    Value::String(s) => assert_eq!(got, s, "{name}"),
+                    Value::Number(n) => assert_eq!(
+                        got.parse::<f64>().ok(),
+                        n.as_f64(),
+                        "{name}: {got} in the CSV, {n} in the result file"
+                    ),
+                    other => panic!("{name}: no CSV form for {other}"),
+                }
+            }
+            assert_eq!(cell("failed"), &p.failed().to_string());
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{
     ClientUnderTest, Error, ErrorClass, OpKind, OpReport, Request, Run, RunReport, RunSettings,
     Timeouts,
 };
-use crate::modes::{ClientFactory, ClientMode};
+use crate::modes::ClientFactory;
 use crate::pool::AgentOptions;
 use crate::s3::{BuildError, ClientConfig, ErrorKind, Outcome, RetryReason, S3Error};
 use crate::transport::{Endpoint, PoolConfig, PoolKind};
@@ -89,14 +89,8 @@ impl ClientUnderTest for PoolsweepClient {
             });
         }
         let config = self.config(settings);
-        let factory = match settings.mode {
-            ClientMode::SharedHandler => ClientFactory::with_clients(
-                config,
-                ClientMode::SharedHandler,
-                settings.shared_handler_clients,
-            )?,
-            mode => ClientFactory::new(config, mode)?,
-        };
+        let factory =
+            ClientFactory::with_clients(config, settings.mode, settings.shared_handler_clients)?;
         Ok(PoolsweepRun {
             factory,
             bucket: settings.bucket.clone(),
@@ -208,6 +202,7 @@ mod tests {
     use std::num::NonZeroUsize;
 
     use super::*;
+    use crate::modes::ClientMode;
     use crate::s3::{Credentials, CredentialsSource};
     use crate::sut::CredentialSource;
 

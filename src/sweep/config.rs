@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::Pattern;
 use crate::modes::ClientMode;
 use crate::transport::PoolKind;
+use crate::workload::Pattern;
 use crate::workload::{OpMix, SizeDist};
 
 /// What to sweep and how to measure each point.

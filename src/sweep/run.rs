@@ -11,7 +11,7 @@ use rand::seq::SliceRandom as _;
 use serde_json::{Map, Value};
 
 use super::config::SweepConfig;
-use crate::metrics::{self, Op, Pattern, Point, Repetition};
+use crate::metrics::{self, Point, Repetition};
 use crate::modes::ClientMode;
 use crate::results::ResultWriter;
 use crate::s3::{ClientConfig, S3Client};
@@ -260,14 +260,7 @@ fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSett
 
 fn workload(c: &SweepConfig, spec: &PointSpec, objects: u64, seed: u64) -> Workload {
     Workload {
-        pacing: match c.pattern {
-            Pattern::Batch => Pacing::Batch { size: spec.batch },
-            Pattern::Window => Pacing::Window { size: spec.batch },
-            Pattern::Burst => Pacing::Burst,
-            Pattern::Rate => Pacing::Rate {
-                per_s: c.rate_per_s.unwrap_or(1.0),
-            },
-        },
+        pacing: c.pattern.pacing(spec.batch, c.rate_per_s.unwrap_or(1.0)),
         ops: c.op,
         sizes: c.sizes,
         objects,
@@ -304,11 +297,7 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
         client: acc.spec.client,
         pool: acc.spec.pool,
         pattern: c.pattern,
-        op: match c.op {
-            OpMix::Put => Op::Put,
-            OpMix::Get => Op::Get,
-            OpMix::Mixed { .. } => Op::Mixed,
-        },
+        op: c.op.op(),
         batch: acc.spec.batch,
         max_sockets: acc.spec.max_sockets,
         profile: acc.spec.profile.clone(),

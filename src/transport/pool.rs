@@ -70,20 +70,31 @@ impl PoolConfig {
 
 /// Which kind of pool: the one type for it, used by the sweep, the result file and the
 /// command line under the names it serialises to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PoolKind {
     /// [`PoolConfig::Agent`]: poolsweep's own pool with the semantics of Node's `https.Agent`.
+    #[value(help = "poolsweep's pool with Node's Agent semantics")]
     Agent,
     /// [`PoolConfig::HyperUtil`]: hyper-util's legacy client pool (no socket cap of its own;
     /// capped by a semaphore here).
+    #[value(help = "hyper-util's legacy client, capped with a semaphore")]
     HyperUtil,
 }
 
 impl PoolKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [PoolKind; 2] = [PoolKind::Agent, PoolKind::HyperUtil];
-
     /// The name used in result files, CSV, reports and on the command line: `agent`,
     /// `hyper-util` (what serde writes).
     pub fn as_str(self) -> &'static str {
@@ -165,10 +176,13 @@ impl Pool {
 mod tests {
     use super::*;
 
+    use clap::ValueEnum as _;
+
     #[test]
-    fn kind_names_are_the_serialised_names() {
-        for kind in PoolKind::ALL {
+    fn one_name_in_files_reports_and_flags() {
+        for &kind in PoolKind::value_variants() {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(kind.to_possible_value().unwrap().get_name(), kind.as_str());
         }
     }
 }

@@ -12,18 +12,66 @@
 mod keys;
 mod pacing;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use keys::key_for;
-pub use pacing::Pacing;
+pub use pacing::{Pacing, Pattern};
 
 use crate::sut::{OpKind, OpReport, Request, Run};
+
+/// The S3 operation a workload measures: the one type for it, used by the sweep, the result
+/// file and the command line under the names it serialises to.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// PutObject.
+    #[value(help = "PutObject")]
+    Put,
+    /// GetObject.
+    #[value(help = "GetObject")]
+    Get,
+    /// A mix of PutObject and GetObject.
+    #[value(help = "PUT and GET (see --get-fraction)")]
+    Mixed,
+}
+
+impl Op {
+    /// The name used in result files, CSV, reports and on the command line (what serde
+    /// writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Put => "put",
+            Op::Get => "get",
+            Op::Mixed => "mixed",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Which operations a workload sends.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +104,17 @@ pub enum SizeDist {
         /// Largest size.
         max: u64,
     },
+}
+
+impl OpMix {
+    /// Which operation this mix is.
+    pub fn op(&self) -> Op {
+        match self {
+            OpMix::Put => Op::Put,
+            OpMix::Get => Op::Get,
+            OpMix::Mixed { .. } => Op::Mixed,
+        }
+    }
 }
 
 impl SizeDist {

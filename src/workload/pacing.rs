@@ -1,8 +1,73 @@
-//! When the next request may start: the four patterns as one rule.
+//! When the next request may start: the four patterns as one rule. [`Pattern`] names a
+//! pattern (as the sweep, the result file and the command line write it), [`Pacing`] is the
+//! pattern with its parameters.
 
+use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+/// How requests are issued over time: the one type for it, used by the sweep, the result
+/// file and the command line under the names it serialises to.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Pattern {
+    /// `batch` requests at once, wait for all, repeat (like `Promise.all` over chunks).
+    #[value(help = "Start BATCH requests, wait for all, repeat (the guide's loop)")]
+    Batch,
+    /// A sliding window: keep `batch` requests in flight.
+    #[value(help = "Keep BATCH requests in flight")]
+    Window,
+    /// Everything at once.
+    #[value(help = "Everything at once")]
+    Burst,
+    /// A fixed request rate.
+    #[value(help = "Open loop at --rate requests per second")]
+    Rate,
+}
+
+impl Pattern {
+    /// The name used in result files, CSV, reports and on the command line (what serde
+    /// writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::Batch => "batch",
+            Pattern::Window => "window",
+            Pattern::Burst => "burst",
+            Pattern::Rate => "rate",
+        }
+    }
+
+    /// The pacing of this pattern with `batch` requests per batch or window, or `rate_per_s`
+    /// requests per second.
+    pub fn pacing(self, batch: u32, rate_per_s: f64) -> Pacing {
+        match self {
+            Pattern::Batch => Pacing::Batch { size: batch },
+            Pattern::Window => Pacing::Window { size: batch },
+            Pattern::Burst => Pacing::Burst,
+            Pattern::Rate => Pacing::Rate { per_s: rate_per_s },
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How requests are started over time.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

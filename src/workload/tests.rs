@@ -144,3 +144,26 @@ fn invalid_pacing_is_rejected() {
     assert!(Pacing::Rate { per_s: f64::NAN }.validate().is_err());
     assert!(Pacing::Window { size: 3 }.validate().is_ok());
 }
+
+#[test]
+fn pattern_and_op_have_one_name_in_files_reports_and_flags() {
+    use clap::ValueEnum as _;
+    for &p in Pattern::value_variants() {
+        assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        assert_eq!(p.to_possible_value().unwrap().get_name(), p.as_str());
+    }
+    for &op in Op::value_variants() {
+        assert_eq!(serde_json::to_value(op).unwrap(), op.as_str());
+        assert_eq!(op.to_possible_value().unwrap().get_name(), op.as_str());
+    }
+    let mixed = OpMix::Mixed { get_fraction: 0.3 };
+    assert_eq!(
+        (OpMix::Put.op(), OpMix::Get.op(), mixed.op()),
+        (Op::Put, Op::Get, Op::Mixed)
+    );
+    assert_eq!(Pattern::Window.pacing(7, 1.0), Pacing::Window { size: 7 });
+    assert_eq!(
+        Pattern::Rate.pacing(7, 250.0),
+        Pacing::Rate { per_s: 250.0 }
+    );
+}

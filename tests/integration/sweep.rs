@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use poolsweep::metrics::Pattern;
 use poolsweep::modes::ClientMode;
 use poolsweep::results::{Meta, ResultWriter, RunFile};
 use poolsweep::sut::{
@@ -15,6 +14,7 @@ use poolsweep::sut::{
 };
 use poolsweep::sweep::{Server, SweepConfig, run_sweep};
 use poolsweep::transport::PoolKind;
+use poolsweep::workload::Pattern;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("poolsweep-it-{name}-{}", std::process::id()));
