@@ -518,3 +518,40 @@ async fn npm_ci_without_the_registry_fails_naming_the_command_to_run() {
     assert!(!dir.join("node_modules/.poolsweep-lock-sha256").exists());
     cleanup(&dir);
 }
+
+#[tokio::test]
+async fn gets_read_the_whole_body_and_report_its_bytes() {
+    let Some(installed) = installed() else { return };
+    let server = server();
+    let (runner, _ca) = runner(&installed, &server).await;
+    let settings = RunSettings::for_mock(&server, "bkt", Some(4));
+    let (puts, _) = run_puts(&runner, &settings, 20, 10).await;
+    assert_all_ok(&puts);
+    let run = runner.start(&settings).await.unwrap();
+    for i in 0..20 {
+        let r = runner
+            .op(
+                i,
+                poolsweep::sut::OpKind::Get,
+                &format!("k/{i}"),
+                0,
+                deadline(),
+            )
+            .await;
+        assert!(r.error.is_none(), "{}", r.message);
+        assert_eq!(r.bytes, 1024);
+    }
+    let missing = runner
+        .op(
+            20,
+            poolsweep::sut::OpKind::Get,
+            "no/such/key",
+            0,
+            deadline(),
+        )
+        .await;
+    assert_eq!(missing.error, Some(ErrorClass::Other));
+    assert!(missing.message.contains("NoSuchKey"), "{}", missing.message);
+    let report = runner.finish(run).await.unwrap();
+    assert_eq!((report.ops, report.sockets_opened), (21, 1));
+}

@@ -230,3 +230,37 @@ async fn a_lowered_rlimit_nofile_surfaces_emfile_as_its_own_error_kind() {
     assert_eq!(ok + emfile, 200, "every failure is EMFILE: {kinds:?}");
     assert_eq!(v["ops"], 200);
 }
+
+#[tokio::test]
+async fn gets_read_the_whole_body_and_report_its_bytes() {
+    let server = server();
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let settings = settings(&server, &ca, Some(4));
+    let (puts, _) = run_puts(&settings, 20, 10).await;
+    assert_all_ok(&puts);
+    let run = RustSdkRun::start(&settings).await.unwrap();
+    for i in 0..20 {
+        let r = run
+            .op(
+                i,
+                poolsweep::sut::OpKind::Get,
+                &format!("k/{i}"),
+                bytes::Bytes::new(),
+            )
+            .await;
+        assert!(r.error.is_none(), "{}", r.message);
+        assert_eq!(r.bytes, 1024);
+    }
+    let missing = run
+        .op(
+            20,
+            poolsweep::sut::OpKind::Get,
+            "no/such/key",
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert_eq!(missing.error, Some(ErrorClass::Other));
+    assert!(missing.message.contains("NoSuchKey"), "{}", missing.message);
+    let report = run.finish();
+    assert_eq!((report.ops, report.sockets_opened), (21, 1));
+}
