@@ -42,12 +42,15 @@
 //!   line protocol (`runners/js-v3/`).
 //! - [`rust_sdk`]: `aws-sdk-s3` in-process, its pool capped with `aws-smithy-http-client`'s
 //!   `max_connections_per_host`.
+//! - `sdk`: [`Sdk`], which client a point measures (the `--sdk` axis), and [`SdkClients`],
+//!   a sweep's clients behind one [`ClientUnderTest`].
 
 pub mod js_v3;
 mod op;
 mod poolsweep;
 pub mod report;
 pub mod rust_sdk;
+mod sdk;
 pub mod settings;
 
 use std::future::Future;
@@ -55,7 +58,8 @@ use std::future::Future;
 pub use op::{OpKind, Request};
 pub use poolsweep::{PoolsweepClient, PoolsweepRun};
 pub use report::{ErrorClass, OpReport, RetryReason, RunReport};
-pub use settings::{CaFile, CredentialSource, RunSettings, Service, Timeouts};
+pub use sdk::{Sdk, SdkClients, SdkRun};
+pub use settings::{CaFile, CredentialSource, DEFAULT_TIME_BUDGET, RunSettings, Service, Timeouts};
 
 #[cfg(doc)]
 use crate::{modes::ClientMode, transport::PoolKind};

@@ -75,6 +75,12 @@ impl ClientUnderTest for PoolsweepClient {
     type Run = PoolsweepRun;
 
     async fn start(&self, settings: &RunSettings) -> Result<PoolsweepRun, Error> {
+        if settings.sdk != super::Sdk::Poolsweep {
+            return Err(Error::Unsupported {
+                client: "poolsweep's client",
+                setting: format!("sdk {}", settings.sdk),
+            });
+        }
         let endpoint = Endpoint::parse(&settings.endpoint).map_err(BuildError::from)?;
         if endpoint.origin() != self.base.endpoint().origin() {
             return Err(Error::Unsupported {
@@ -221,6 +227,7 @@ mod tests {
 
     fn settings(pool: PoolKind, max_sockets: Option<u32>) -> RunSettings {
         RunSettings {
+            sdk: crate::sut::Sdk::Poolsweep,
             mode: ClientMode::Shared,
             shared_handler_clients: NonZeroUsize::MIN,
             max_sockets,
@@ -237,6 +244,7 @@ mod tests {
             },
             ca_file: None,
             nofile: None,
+            time_budget: crate::sut::settings::DEFAULT_TIME_BUDGET,
         }
     }
 

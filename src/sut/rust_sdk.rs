@@ -50,10 +50,11 @@ use aws_smithy_runtime_api::client::http::telemetry::{
 use aws_types::os_shim_internal::{Env, Fs};
 use bytes::Bytes;
 
-use super::op::OpKind;
+use super::op::{OpKind, Request};
 use super::report::ErrorClass;
 use super::report::{OpReport, RetryReason, RunReport};
 use super::settings::{CredentialSource, RunSettings};
+use super::{ClientUnderTest, Error, Run, Sdk};
 use crate::modes::ClientMode;
 
 /// Why a run could not start.
@@ -123,6 +124,9 @@ pub struct RustSdkRun {
 impl RustSdkRun {
     /// Builds the run's clients per its mode (none up front for per-request).
     pub async fn start(settings: &RunSettings) -> Result<Self, RustSdkError> {
+        if settings.sdk != Sdk::RustSdk {
+            return Err(RustSdkError::Unsupported(format!("sdk {}", settings.sdk)));
+        }
         if let Some(what) = settings.beyond_an_sdk() {
             return Err(RustSdkError::Unsupported(what));
         }
@@ -311,7 +315,7 @@ impl RustSdkRun {
     }
 
     /// Ends the run: drops its clients (their pools close their connections) and reports.
-    pub fn finish(self) -> RunReport {
+    pub fn report(self) -> RunReport {
         let c = self.counters.clone();
         drop(self);
         RunReport {
@@ -324,6 +328,38 @@ impl RustSdkRun {
             connect_errors: c.connect_errors.load(Relaxed),
             cpu: None,
         }
+    }
+}
+
+/// The Rust SDK as a [`ClientUnderTest`]: each run builds its clients afresh.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustSdkClient;
+
+impl ClientUnderTest for RustSdkClient {
+    type Run = RustSdkRun;
+
+    async fn start(&self, settings: &RunSettings) -> Result<RustSdkRun, Error> {
+        RustSdkRun::start(settings).await.map_err(|e| match e {
+            RustSdkError::Unsupported(setting) => Error::Unsupported {
+                client: "rust-sdk",
+                setting,
+            },
+            other => Error::Client {
+                client: "rust-sdk",
+                message: other.to_string(),
+            },
+        })
+    }
+}
+
+impl Run for RustSdkRun {
+    async fn call(&self, request: Request) -> OpReport {
+        self.op(request.index, request.op, &request.key, request.body)
+            .await
+    }
+
+    async fn finish(self) -> Result<RunReport, Error> {
+        Ok(self.report())
     }
 }
 

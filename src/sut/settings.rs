@@ -8,6 +8,8 @@ use std::time::Duration;
 use crate::modes::{ClientMode, DEFAULT_SHARED_HANDLER_CLIENTS};
 use crate::transport::PoolKind;
 
+use super::Sdk;
+
 /// Where every client of a run gets its credentials from.
 #[derive(Clone, PartialEq, Eq)]
 pub enum CredentialSource {
@@ -122,6 +124,8 @@ impl Service {
 /// One run's settings: a point of the sweep, as a client under test needs them.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
+    /// Which S3 client the run measures; a client refuses a run for another.
+    pub sdk: Sdk,
     /// How clients are made and what they share.
     pub mode: ClientMode,
     /// Clients sharing one handler in [`ClientMode::SharedHandler`] (operation `i` goes to
@@ -151,7 +155,14 @@ pub struct RunSettings {
     /// The file-descriptor limit (`RLIMIT_NOFILE`, soft) of the client's process for the run,
     /// for SDKs that run in their own process; `None` leaves it as inherited.
     pub nofile: Option<u64>,
+    /// The point's time budget: the workload starts no request after it. A client in another
+    /// process that has not answered some time after it is taken for hung and killed.
+    /// Default: [`DEFAULT_TIME_BUDGET`].
+    pub time_budget: Duration,
 }
+
+/// The time budget of a run when nothing says otherwise: 10 minutes.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(600);
 
 impl RunSettings {
     /// What an SDK driving its own pool cannot honour here, if anything: a pool other than
@@ -164,10 +175,11 @@ impl RunSettings {
         (self.timeouts != Timeouts::default()).then(|| format!("timeouts {:?}", self.timeouts))
     }
 
-    /// Settings for the embedded mock: its endpoint, region and static keys, one shared
-    /// client with keepAlive, the given maxSockets.
+    /// Settings for the embedded mock: its endpoint, region and static keys, poolsweep's
+    /// client, one shared client with keepAlive, the given maxSockets.
     pub fn for_mock(mock: &mock_s3::MockS3, bucket: &str, max_sockets: Option<u32>) -> Self {
         RunSettings {
+            sdk: Sdk::Poolsweep,
             mode: ClientMode::Shared,
             shared_handler_clients: DEFAULT_SHARED_HANDLER_CLIENTS,
             max_sockets,
@@ -180,6 +192,7 @@ impl RunSettings {
             credentials: CredentialSource::static_for_mock(mock),
             ca_file: None,
             nofile: None,
+            time_budget: DEFAULT_TIME_BUDGET,
         }
     }
 }
@@ -233,6 +246,7 @@ mod tests {
     #[test]
     fn what_an_sdk_cannot_honour_is_named() {
         let mut s = RunSettings {
+            sdk: Sdk::JsV3,
             mode: ClientMode::PerRequest,
             shared_handler_clients: DEFAULT_SHARED_HANDLER_CLIENTS,
             max_sockets: None,
@@ -247,6 +261,7 @@ mod tests {
             },
             ca_file: None,
             nofile: None,
+            time_budget: DEFAULT_TIME_BUDGET,
         };
         assert_eq!(s.beyond_an_sdk(), None);
         s.pool = PoolKind::HyperUtil;

@@ -241,6 +241,7 @@ fn grid(c: &SweepConfig) -> Vec<PointSpec> {
 /// What a run of `spec` is told.
 fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSettings {
     RunSettings {
+        sdk: crate::sut::Sdk::Poolsweep,
         mode: spec.client,
         shared_handler_clients: NonZeroUsize::new(c.shared_handler_clients)
             .unwrap_or(NonZeroUsize::MIN),
@@ -255,6 +256,7 @@ fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSett
         ca_file: service.ca_file.clone(),
         // The process's own limit, inherited (`--nofile` lowers it for the whole process).
         nofile: None,
+        time_budget: c.time_budget,
     }
 }
 

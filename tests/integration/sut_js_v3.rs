@@ -11,11 +11,13 @@ use mock_s3::MockS3;
 use mock_s3::ops::Operation;
 use poolsweep::modes::ClientMode;
 use poolsweep::sut::ErrorClass;
-use poolsweep::sut::js_v3::{self, Installed, Runner, RunnerError, Toolchain};
-use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings};
+use poolsweep::sut::js_v3::{self, Installed, JsV3Client, Runner, RunnerError, Toolchain};
+use poolsweep::sut::{
+    CaFile, ClientUnderTest as _, CredentialSource, OpKind, Run as _, RunSettings, Sdk,
+};
 use tokio::time::Instant;
 
-use crate::sut_util::{put_batches, server, wait_gone};
+use crate::sut_util::{assert_all_ok, run_puts, server, wait_gone};
 use crate::util::settled;
 
 /// The installed runner, or `None` (with one line saying why) when Node.js is absent.
@@ -51,31 +53,12 @@ async fn runner(installed: &Installed, server: &MockS3) -> (Arc<Runner>, CaFile)
     (Arc::new(runner), ca)
 }
 
-/// `n` PUTs of 1 KiB in batches of `batch` in one run with `settings`.
-async fn run_puts(
-    runner: &Arc<Runner>,
-    settings: &RunSettings,
-    n: u64,
-    batch: u64,
-) -> (Vec<OpReport>, RunReport) {
-    let run = runner.start(settings).await.expect("start");
-    let reports = put_batches(runner, n, batch, 1024, |r, i, op, key, body| async move {
-        r.op(i, op, &key, body.len() as u64, deadline()).await
-    })
-    .await;
-    let report = runner.finish(run).await.expect("finish");
-    (reports, report)
-}
-
-fn assert_all_ok(reports: &[OpReport]) {
-    for (i, r) in reports.iter().enumerate() {
-        assert!(
-            r.error.is_none(),
-            "operation {i}: {:?} {}",
-            r.error,
-            r.message
-        );
-        assert_eq!(r.attempts, 1, "operation {i}");
+/// js-v3 settings for `server`, trusting its CA in `ca`.
+fn settings(server: &MockS3, ca: &CaFile, max_sockets: Option<u32>) -> RunSettings {
+    RunSettings {
+        sdk: Sdk::JsV3,
+        ca_file: Some(ca.path().to_owned()),
+        ..RunSettings::for_mock(server, "bkt", max_sockets)
     }
 }
 
@@ -83,16 +66,16 @@ fn assert_all_ok(reports: &[OpReport]) {
 async fn shared_client_opens_max_sockets_once_and_the_server_agrees() {
     let Some(installed) = installed() else { return };
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let client = JsV3Client::new(installed);
+    server.reset_metrics();
+    let (reports, run) = run_puts(&client, &settings(&server, &ca, Some(10)), 1000, 100).await;
+    assert_all_ok(&reports);
+    let info = client.info().expect("started");
     assert_eq!(
-        runner.info().packages["@aws-sdk/client-s3"],
-        "3.1178.0",
+        info.packages["@aws-sdk/client-s3"], "3.1178.0",
         "the pinned SDK"
     );
-    server.reset_metrics();
-    let settings = RunSettings::for_mock(&server, "bkt", Some(10));
-    let (reports, run) = run_puts(&runner, &settings, 1000, 100).await;
-    assert_all_ok(&reports);
     assert_eq!((run.ops, run.clients), (1000, 1));
     assert_eq!((run.sockets_opened, run.peak_open), (10, 10));
     assert_eq!((run.tls_full, run.tls_resumed), (Some(10), Some(0)));
@@ -111,13 +94,14 @@ async fn shared_client_opens_max_sockets_once_and_the_server_agrees() {
 async fn per_request_clients_open_a_socket_and_do_a_full_handshake_each() {
     let Some(installed) = installed() else { return };
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let client = JsV3Client::new(installed);
     server.reset_metrics();
     let settings = RunSettings {
         mode: ClientMode::PerRequest,
-        ..RunSettings::for_mock(&server, "bkt", Some(10))
+        ..settings(&server, &ca, Some(10))
     };
-    let (reports, run) = run_puts(&runner, &settings, 1000, 100).await;
+    let (reports, run) = run_puts(&client, &settings, 1000, 100).await;
     assert_all_ok(&reports);
     assert!(
         reports.iter().all(|r| r.socket_wait.is_zero()),
@@ -135,10 +119,10 @@ async fn per_request_clients_open_a_socket_and_do_a_full_handshake_each() {
 async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_handler() {
     let Some(installed) = installed() else { return };
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let client = JsV3Client::new(installed);
     let container = CredentialSource::container_for_mock(&server);
     let imds = CredentialSource::imds_for_mock(&server).unwrap();
-    let base = RunSettings::for_mock(&server, "bkt", Some(10));
     let cases = [
         (ClientMode::Shared, container.clone(), 1),
         (ClientMode::PerRequest, container.clone(), 100),
@@ -152,9 +136,9 @@ async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_h
             mode,
             shared_handler_clients: 4.try_into().unwrap(),
             credentials,
-            ..base.clone()
+            ..settings(&server, &ca, Some(10))
         };
-        let (reports, run) = run_puts(&runner, &settings, 100, 25).await;
+        let (reports, run) = run_puts(&client, &settings, 100, 25).await;
         assert_all_ok(&reports);
         let m = server.metrics();
         let f = m.credential_fetches;
@@ -176,17 +160,25 @@ async fn remote_credentials_are_fetched_once_per_client_and_shared_by_a_shared_h
 async fn a_lowered_rlimit_nofile_surfaces_emfile_as_its_own_error_kind() {
     let Some(installed) = installed() else { return };
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
-    let open = std::fs::read_dir(format!("/proc/{}/fd", runner.pid()))
+    let ca = CaFile::write(server.ca_pem()).unwrap();
+    let client = JsV3Client::new(installed);
+    let base = RunSettings {
+        mode: ClientMode::PerRequest,
+        ..settings(&server, &ca, None)
+    };
+    // One run first, so that the runner is up and its descriptors can be counted.
+    let (warm, _) = run_puts(&client, &base, 1, 1).await;
+    assert_all_ok(&warm);
+    let pid = client.info().unwrap().pid;
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count() as u64;
     // Room for a few sockets only; per-request clients keep theirs open.
-    let settings = RunSettings {
-        mode: ClientMode::PerRequest,
+    let limited = RunSettings {
         nofile: Some(open + 8),
-        ..RunSettings::for_mock(&server, "bkt", None)
+        ..base.clone()
     };
-    let (reports, run) = run_puts(&runner, &settings, 200, 100).await;
+    let (reports, run) = run_puts(&client, &limited, 200, 100).await;
     let emfile = reports
         .iter()
         .filter(|r| r.error == Some(ErrorClass::Emfile))
@@ -208,12 +200,13 @@ async fn a_lowered_rlimit_nofile_surfaces_emfile_as_its_own_error_kind() {
         "the message says so"
     );
     assert_eq!(run.ops, 200);
+    assert_eq!(
+        client.info().unwrap().pid,
+        pid,
+        "the same runner throughout"
+    );
     // The limit was the run's: the next run has the inherited one again.
-    let settings = RunSettings {
-        mode: ClientMode::PerRequest,
-        ..RunSettings::for_mock(&server, "bkt", None)
-    };
-    let (reports, _) = run_puts(&runner, &settings, 100, 100).await;
+    let (reports, _) = run_puts(&client, &base, 100, 100).await;
     assert_all_ok(&reports);
 }
 
@@ -259,6 +252,7 @@ async fn fake_spawn(name: &str, body: &str) -> Option<(Runner, PathBuf)> {
 
 fn settings_for_fake() -> RunSettings {
     RunSettings {
+        sdk: Sdk::JsV3,
         mode: ClientMode::Shared,
         shared_handler_clients: poolsweep::modes::DEFAULT_SHARED_HANDLER_CLIENTS,
         max_sockets: Some(1),
@@ -275,6 +269,7 @@ fn settings_for_fake() -> RunSettings {
         },
         ca_file: None,
         nofile: None,
+        time_budget: poolsweep::sut::DEFAULT_TIME_BUDGET,
     }
 }
 
@@ -294,9 +289,7 @@ async fn a_runner_that_crashes_mid_run_fails_its_operations_with_the_reason() {
         return;
     };
     let run = runner.start(&settings_for_fake()).await.unwrap();
-    let r = runner
-        .op(0, poolsweep::sut::OpKind::Put, "k", 1, deadline())
-        .await;
+    let r = runner.op(0, OpKind::Put, "k", 1, deadline()).await;
     assert_eq!(r.error, Some(ErrorClass::Other));
     assert!(r.message.contains("exited"), "{}", r.message);
     assert!(
@@ -327,7 +320,7 @@ async fn a_runner_that_hangs_is_killed_at_the_deadline() {
     let r = runner
         .op(
             0,
-            poolsweep::sut::OpKind::Put,
+            OpKind::Put,
             "k",
             1,
             Instant::now() + Duration::from_millis(300),
@@ -352,9 +345,7 @@ async fn a_line_that_is_not_the_protocol_breaks_the_runner_and_says_which() {
         return;
     };
     runner.start(&settings_for_fake()).await.unwrap();
-    let r = runner
-        .op(0, poolsweep::sut::OpKind::Put, "k", 1, deadline())
-        .await;
+    let r = runner.op(0, OpKind::Put, "k", 1, deadline()).await;
     assert_eq!(r.error, Some(ErrorClass::Other));
     assert!(r.message.contains("not the protocol"), "{}", r.message);
     assert!(r.message.contains("Debugger attached."), "{}", r.message);
@@ -426,10 +417,10 @@ async fn the_runner_exits_when_its_stdin_closes_and_is_killed_when_dropped() {
 
     // Dropped with a run open and an operation in flight: killed with its group.
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
+    let (runner, ca) = runner(&installed, &server).await;
     let pid = runner.pid();
     runner
-        .start(&RunSettings::for_mock(&server, "bkt", Some(1)))
+        .start(&settings(&server, &ca, Some(1)))
         .await
         .unwrap();
     drop(runner);
@@ -523,35 +514,70 @@ async fn npm_ci_without_the_registry_fails_naming_the_command_to_run() {
 async fn gets_read_the_whole_body_and_report_its_bytes() {
     let Some(installed) = installed() else { return };
     let server = server();
-    let (runner, _ca) = runner(&installed, &server).await;
-    let settings = RunSettings::for_mock(&server, "bkt", Some(4));
-    let (puts, _) = run_puts(&runner, &settings, 20, 10).await;
-    assert_all_ok(&puts);
+    let (runner, ca) = runner(&installed, &server).await;
+    let settings = settings(&server, &ca, Some(4));
     let run = runner.start(&settings).await.unwrap();
     for i in 0..20 {
         let r = runner
-            .op(
-                i,
-                poolsweep::sut::OpKind::Get,
-                &format!("k/{i}"),
-                0,
-                deadline(),
-            )
+            .op(i, OpKind::Put, &format!("k/{i}"), 1024, deadline())
+            .await;
+        assert!(r.error.is_none(), "{}", r.message);
+    }
+    for i in 0..20 {
+        let r = runner
+            .op(20 + i, OpKind::Get, &format!("k/{i}"), 0, deadline())
             .await;
         assert!(r.error.is_none(), "{}", r.message);
         assert_eq!(r.bytes, 1024);
     }
     let missing = runner
-        .op(
-            20,
-            poolsweep::sut::OpKind::Get,
-            "no/such/key",
-            0,
-            deadline(),
-        )
+        .op(40, OpKind::Get, "no/such/key", 0, deadline())
         .await;
     assert_eq!(missing.error, Some(ErrorClass::Other));
     assert!(missing.message.contains("NoSuchKey"), "{}", missing.message);
     let report = runner.finish(run).await.unwrap();
-    assert_eq!((report.ops, report.sockets_opened), (21, 1));
+    assert_eq!((report.ops, report.sockets_opened), (41, 1));
+}
+
+#[tokio::test]
+async fn a_client_starts_a_new_runner_after_one_broke_and_reports_an_unusable_one() {
+    let unusable = JsV3Client::unavailable("js-v3 needs Node.js 20 or newer");
+    let e = unusable
+        .start(&settings_for_fake())
+        .await
+        .expect_err("nothing to run");
+    assert!(e.to_string().contains("needs Node.js 20"), "{e}");
+    let Some(_) = installed() else { return };
+    let (fake, dir) = fake_runner(
+        "restart",
+        r#"if (msg.type === "start") out({ type: "started", run: msg.run });
+  if (msg.type === "op") process.exit(3);"#,
+    );
+    let client = JsV3Client::new(fake);
+    let mut pids = Vec::new();
+    for _ in 0..2 {
+        let run = client.start(&settings_for_fake()).await.expect("a runner");
+        pids.push(client.info().unwrap().pid);
+        let r = run
+            .call(poolsweep::sut::Request {
+                index: 0,
+                op: OpKind::Put,
+                key: "k".into(),
+                body: bytes::Bytes::from_static(b"x"),
+            })
+            .await;
+        assert!(r.message.contains("exited"), "{}", r.message);
+        let e = run.finish().await.expect_err("the runner is gone");
+        assert!(e.to_string().starts_with("js-v3:"), "{e}");
+    }
+    assert_ne!(pids[0], pids[1], "a new runner for the second run");
+    let wrong = RunSettings {
+        sdk: Sdk::RustSdk,
+        ..settings_for_fake()
+    };
+    assert!(matches!(
+        client.start(&wrong).await,
+        Err(poolsweep::sut::Error::Unsupported { .. })
+    ));
+    cleanup(&dir);
 }

@@ -1,45 +1,27 @@
 //! The AWS SDK for Rust (`aws-sdk-s3` on `aws-smithy-http-client`'s pool) against the
 //! embedded mock, counted by the pool's event listener and by the server.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mock_s3::ops::Operation;
 use poolsweep::modes::ClientMode;
 use poolsweep::sut::ErrorClass;
-use poolsweep::sut::rust_sdk::RustSdkRun;
-use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings};
+use poolsweep::sut::rust_sdk::{RustSdkClient, RustSdkRun};
+use poolsweep::sut::{CaFile, CredentialSource, OpReport, RunReport, RunSettings, Sdk};
 
-use crate::sut_util::{put_batches, server};
+use crate::sut_util::{self, assert_all_ok, server};
 use crate::util::settled;
 
 /// `n` PUTs of 1 KiB in batches of `batch` in one run with `settings`.
 async fn run_puts(settings: &RunSettings, n: u64, batch: u64) -> (Vec<OpReport>, RunReport) {
-    let run = Arc::new(RustSdkRun::start(settings).await.expect("start"));
-    let reports = put_batches(&run, n, batch, 1024, |r, i, op, key, body| async move {
-        r.op(i, op, &key, body).await
-    })
-    .await;
-    let run = Arc::into_inner(run).expect("no operation left");
-    (reports, run.finish())
+    sut_util::run_puts(&RustSdkClient, settings, n, batch).await
 }
 
 fn settings(server: &mock_s3::MockS3, ca: &CaFile, max_sockets: Option<u32>) -> RunSettings {
     RunSettings {
+        sdk: Sdk::RustSdk,
         ca_file: Some(ca.path().to_owned()),
         ..RunSettings::for_mock(server, "bkt", max_sockets)
-    }
-}
-
-fn assert_all_ok(reports: &[OpReport]) {
-    for (i, r) in reports.iter().enumerate() {
-        assert!(
-            r.error.is_none(),
-            "operation {i}: {:?} {}",
-            r.error,
-            r.message
-        );
-        assert_eq!(r.attempts, 1, "operation {i}");
     }
 }
 
@@ -140,6 +122,7 @@ fn emfile_child() {
         .build()
         .unwrap();
     let settings = RunSettings {
+        sdk: Sdk::RustSdk,
         mode: ClientMode::PerRequest,
         shared_handler_clients: poolsweep::modes::DEFAULT_SHARED_HANDLER_CLIENTS,
         max_sockets: None,
@@ -156,6 +139,7 @@ fn emfile_child() {
         },
         ca_file: Some(ca.into()),
         nofile: None,
+        time_budget: poolsweep::sut::DEFAULT_TIME_BUDGET,
     };
     let (reports, run) = rt.block_on(async {
         // Warm up first (TLS roots, DNS-free loopback), then leave room for a few sockets.
@@ -261,6 +245,6 @@ async fn gets_read_the_whole_body_and_report_its_bytes() {
         .await;
     assert_eq!(missing.error, Some(ErrorClass::Other));
     assert!(missing.message.contains("NoSuchKey"), "{}", missing.message);
-    let report = run.finish();
+    let report = run.report();
     assert_eq!((report.ops, report.sockets_opened), (21, 1));
 }

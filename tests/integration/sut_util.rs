@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mock_s3::MockS3;
-use poolsweep::sut::OpKind;
-use poolsweep::sut::OpReport;
+use poolsweep::sut::{ClientUnderTest, OpKind, OpReport, Request, Run, RunReport, RunSettings};
 use tokio::task::JoinSet;
 
 /// A mock with bucket `bkt` and its plain-HTTP metadata listener (IMDS).
@@ -51,6 +50,42 @@ where
         first += batch;
     }
     out
+}
+
+/// `n` PUTs of 1 KiB in batches of `batch` in one run of `client` with `settings`, through
+/// the seam the sweep uses.
+pub(crate) async fn run_puts<C: ClientUnderTest>(
+    client: &C,
+    settings: &RunSettings,
+    n: u64,
+    batch: u64,
+) -> (Vec<OpReport>, RunReport) {
+    let run = Arc::new(client.start(settings).await.expect("start"));
+    let reports = put_batches(&run, n, batch, 1024, |r, index, op, key, body| async move {
+        r.call(Request {
+            index,
+            op,
+            key,
+            body,
+        })
+        .await
+    })
+    .await;
+    let run = Arc::into_inner(run).expect("no operation left");
+    (reports, run.finish().await.expect("finish"))
+}
+
+/// Fails with the first operation that failed or was retried.
+pub(crate) fn assert_all_ok(reports: &[OpReport]) {
+    for (i, r) in reports.iter().enumerate() {
+        assert!(
+            r.error.is_none(),
+            "operation {i}: {:?} {}",
+            r.error,
+            r.message
+        );
+        assert_eq!(r.attempts, 1, "operation {i}");
+    }
 }
 
 /// Whether process `pid` is gone (no such process, or a zombie waiting to be reaped).

@@ -4,7 +4,8 @@
 //! The runner lives in `runners/js-v3/` (its `package.json` and committed
 //! `package-lock.json` pin exact versions; `PROTOCOL.md` documents the line protocol). It is
 //! installed by `npm ci` into that folder on first use ([`install`]), started as a child
-//! process ([`process`]) and spoken to one JSON object per line each way ([`protocol`]).
+//! process ([`process`]) and spoken to one JSON object per line each way ([`protocol`]);
+//! [`JsV3Client`] is the sweep's view of it, a [`ClientUnderTest`](crate::sut::ClientUnderTest).
 //!
 //! # Examples
 //!
@@ -32,10 +33,12 @@
 //! # Ok(()) }
 //! ```
 
+mod client;
 pub mod install;
 pub mod process;
 pub mod protocol;
 
+pub use client::{HANG_GRACE, JsV3Client, JsV3Run};
 pub use install::{InstallError, Installed, Toolchain, default_dir, ensure_installed};
 pub use process::{Runner, RunnerError, RunnerInfo};
 

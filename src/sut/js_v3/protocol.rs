@@ -382,6 +382,7 @@ mod tests {
     #[test]
     fn start_carries_the_points_settings() {
         let s = RunSettings {
+            sdk: crate::sut::Sdk::JsV3,
             mode: ClientMode::SharedHandler,
             shared_handler_clients: std::num::NonZeroUsize::new(4).unwrap(),
             max_sockets: None,
@@ -397,6 +398,7 @@ mod tests {
             },
             ca_file: None,
             nofile: None,
+            time_budget: crate::sut::settings::DEFAULT_TIME_BUDGET,
         };
         let v: serde_json::Value = serde_json::from_str(&ToRunner::start(3, &s).line()).unwrap();
         assert_eq!(v["type"], "start");
