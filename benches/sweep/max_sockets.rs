@@ -1,10 +1,13 @@
 //! The curve: time per workload against maxSockets, one group per batch size, shared and
-//! per-request clients side by side. The parameter is maxSockets (numeric, no `Throughput`),
-//! so criterion's line chart plots time against maxSockets; Infinity cannot sit on that axis
-//! and gets a group of its own. poolsweep's report draws all of it as objects/s.
+//! per-request clients side by side, and the real AWS SDK for JavaScript v3 next to poolsweep's
+//! client when Node.js is here (ids `js-v3/shared`, `js-v3/per-request`). The parameter is
+//! maxSockets (numeric, no `Throughput`), so criterion's line chart plots time against
+//! maxSockets; Infinity cannot sit on that axis and gets a group of its own. poolsweep's report
+//! draws all of it as objects/s, the SDKs' curves overlaid.
 
 use criterion::{BenchmarkId, Criterion};
 use poolsweep::modes::ClientMode;
+use poolsweep::sut::Sdk;
 
 use crate::support::{Bench, Scale};
 
@@ -24,12 +27,12 @@ pub(crate) fn define(c: &mut Criterion, b: &Bench) {
     for (batch, max_sockets, objects) in grid(b.scale) {
         let config = b.config(objects);
         let mut g = b.group(c, &format!("max_sockets/batch_{batch}"));
-        for client in [ClientMode::Shared, ClientMode::PerRequest] {
+        for (sdk, client) in sdk_clients(b) {
             for &ms in &max_sockets {
-                let spec = Bench::spec(client, batch, Some(ms));
+                let spec = Bench::sdk_spec(sdk, client, batch, Some(ms));
                 b.bench(
                     &mut g,
-                    BenchmarkId::new(client.as_str(), ms),
+                    BenchmarkId::new(id(sdk, client), ms),
                     &b.server,
                     &config,
                     &spec,
@@ -39,11 +42,11 @@ pub(crate) fn define(c: &mut Criterion, b: &Bench) {
         }
         g.finish();
         let mut g = b.group(c, &format!("max_sockets_infinity/batch_{batch}"));
-        for client in [ClientMode::Shared, ClientMode::PerRequest] {
-            let spec = Bench::spec(client, batch, None);
+        for (sdk, client) in sdk_clients(b) {
+            let spec = Bench::sdk_spec(sdk, client, batch, None);
             b.bench(
                 &mut g,
-                BenchmarkId::new(client.as_str(), "inf"),
+                BenchmarkId::new(id(sdk, client), "inf"),
                 &b.server,
                 &config,
                 &spec,
@@ -51,5 +54,22 @@ pub(crate) fn define(c: &mut Criterion, b: &Bench) {
             );
         }
         g.finish();
+    }
+}
+
+/// (SDK, client mode) pairs of the sweep, poolsweep's first.
+fn sdk_clients(b: &Bench) -> Vec<(Sdk, ClientMode)> {
+    b.sdks()
+        .into_iter()
+        .flat_map(|sdk| [ClientMode::Shared, ClientMode::PerRequest].map(|c| (sdk, c)))
+        .collect()
+}
+
+/// The benchmark id's function name: `shared` for poolsweep's client (as before the SDK
+/// axis), `js-v3/shared` for another SDK.
+fn id(sdk: Sdk, client: ClientMode) -> String {
+    match sdk {
+        Sdk::Poolsweep => client.as_str().to_owned(),
+        other => format!("{other}/{client}"),
     }
 }

@@ -1,5 +1,9 @@
-//! Shared by every sweep: the embedded mock, a client runtime, the scale of the run
-//! (full, `--quick`, `--test`), and the points collected for poolsweep's own report.
+//! Shared by every sweep: the embedded mock, a client runtime, the clients under test
+//! (poolsweep's, and the real AWS SDK for JavaScript v3 when Node.js is here), the scale of the
+//! run (full, `--quick`, `--test`), and the points collected for poolsweep's own report.
+//!
+//! Every client takes its credentials from the mock's container endpoint, as an application
+//! on ECS or EKS does, so a client per request pays for a fetch per request as the guide says.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -7,8 +11,10 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
 use poolsweep::modes::ClientMode;
-use poolsweep::sut::PoolsweepClient;
-use poolsweep::sweep::{PointAcc, PointSpec, Server, SweepConfig, run_once};
+use poolsweep::sut::js_v3::{self, JsV3Client};
+use poolsweep::sut::rust_sdk::RustSdkClient;
+use poolsweep::sut::{CaFile, ClientUnderTest, CredentialKind, PoolsweepClient, Sdk, Service};
+use poolsweep::sweep::{PointAcc, PointSpec, RunRecord, Server, SweepConfig, run_once};
 use poolsweep::transport::PoolKind;
 use poolsweep::workload::Pattern;
 
@@ -44,9 +50,19 @@ pub(crate) struct Bench {
     pub server: Server,
     /// Full, quick or test.
     pub scale: Scale,
+    /// The real JavaScript SDK's runner, one process for the whole bench; `None` when Node.js
+    /// or the runner is not available here (the bench then says so in one line).
+    pub js_v3: Option<JsV3Client>,
+    /// What the clients under test are told about `server`; `_ca` keeps its CA file (the
+    /// runner reads it once, at start).
+    service: Service,
+    _ca: Option<CaFile>,
     /// Points for poolsweep's report, in the order first measured.
     points: RefCell<Vec<(SweepConfig, PointAcc)>>,
 }
+
+/// Where every bench client's credentials come from: the mock's container endpoint.
+pub(crate) const CREDENTIALS: CredentialKind = CredentialKind::Container;
 
 /// The profile every sweep runs against.
 pub(crate) const PROFILE: &str = "s3-like";
@@ -73,12 +89,26 @@ impl Bench {
             .enable_all()
             .build()
             .expect("client runtime");
+        let server = Server::Embedded(mock);
+        let (service, ca) = server.service(CREDENTIALS).expect("the mock's service");
         Self {
             rt,
-            server: Server::Embedded(mock),
+            server,
             scale: Scale::from_args(),
+            js_v3: js_v3_client(),
+            service,
+            _ca: ca,
             points: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The SDKs the main sweep measures: poolsweep's client, and js-v3 when it can run.
+    pub(crate) fn sdks(&self) -> Vec<Sdk> {
+        let mut sdks = vec![Sdk::Poolsweep];
+        if self.js_v3.is_some() {
+            sdks.push(Sdk::JsV3);
+        }
+        sdks
     }
 
     /// A sweep config for `batch` with `objects` per iteration.
@@ -92,13 +122,25 @@ impl Bench {
             bucket: BUCKET.to_owned(),
             time_budget: Duration::from_secs(600),
             sizes: poolsweep::workload::SizeDist::Fixed { bytes: 16 * 1024 },
+            credentials: CREDENTIALS,
             ..SweepConfig::default()
         }
     }
 
-    /// A point of the grid.
+    /// A point of the grid, measured with poolsweep's client.
     pub(crate) fn spec(client: ClientMode, batch: u32, max_sockets: Option<u32>) -> PointSpec {
+        Self::sdk_spec(Sdk::Poolsweep, client, batch, max_sockets)
+    }
+
+    /// A point of the grid, measured with `sdk`.
+    pub(crate) fn sdk_spec(
+        sdk: Sdk,
+        client: ClientMode,
+        batch: u32,
+        max_sockets: Option<u32>,
+    ) -> PointSpec {
         PointSpec {
+            sdk,
             client,
             pool: PoolKind::Agent,
             batch,
@@ -117,23 +159,33 @@ impl Bench {
         iters: u64,
         report: bool,
     ) -> Duration {
-        let sut = PoolsweepClient::new(server.client_config().expect("client config"));
-        // The service as clients under test are told it; `_ca` keeps the mock's CA file.
-        let (service, _ca) = server.service().expect("the service");
+        // The service as clients under test are told it; `_ca` keeps another server's CA file.
+        let (other, _ca);
+        let service = if std::ptr::eq(server, &self.server) {
+            &self.service
+        } else {
+            (other, _ca) = server.service(config.credentials).expect("the service");
+            &other
+        };
         let mut total = Duration::ZERO;
         for i in 0..iters {
-            let record = self
-                .rt
-                .block_on(run_once(
-                    config,
-                    server,
-                    &service,
-                    &sut,
-                    spec,
-                    config.seed ^ i,
-                    &mut |_| {},
-                ))
-                .unwrap_or_else(|e| panic!("{}: {e:#}", spec.label()));
+            let seed = config.seed ^ i;
+            let record = match spec.sdk {
+                Sdk::Poolsweep => {
+                    let sut = PoolsweepClient::new(
+                        server
+                            .client_config(config.credentials)
+                            .expect("client config"),
+                    );
+                    self.run_once(config, server, service, &sut, spec, seed)
+                }
+                Sdk::JsV3 => {
+                    let sut = self.js_v3.as_ref().expect("js-v3 points only when it runs");
+                    self.run_once(config, server, service, sut, spec, seed)
+                }
+                Sdk::RustSdk => self.run_once(config, server, service, &RustSdkClient, spec, seed),
+            };
+            assert_eq!(record.failure, None, "{}: the client failed", spec.label());
             assert_eq!(
                 record.repetition.succeeded,
                 config.objects,
@@ -161,6 +213,29 @@ impl Bench {
             }
         }
         total
+    }
+
+    /// One run of `spec` on `sut`.
+    fn run_once<C: ClientUnderTest>(
+        &self,
+        config: &SweepConfig,
+        server: &Server,
+        service: &Service,
+        sut: &C,
+        spec: &PointSpec,
+        seed: u64,
+    ) -> RunRecord {
+        self.rt
+            .block_on(run_once(
+                config,
+                server,
+                service,
+                sut,
+                spec,
+                seed,
+                &mut |_| {},
+            ))
+            .unwrap_or_else(|e| panic!("{}: {e:#}", spec.label()))
     }
 
     /// Benchmarks `spec` in `group` under `id`.
@@ -218,11 +293,24 @@ impl Bench {
             return;
         }
         let profile = serde_json::to_value(mock_s3::Profile::s3_like()).unwrap_or_default();
+        let mut sdks = std::collections::BTreeMap::new();
+        sdks.insert(
+            Sdk::Poolsweep.to_string(),
+            format!("poolsweep {}", env!("CARGO_PKG_VERSION")),
+        );
+        if let Some(Ok(v)) = self.js_v3.as_ref().map(JsV3Client::describe) {
+            sdks.insert(Sdk::JsV3.to_string(), v);
+        }
+        let config = SweepConfig {
+            sdks: self.sdks(),
+            ..config.clone()
+        };
         let meta = poolsweep::results::Meta::collect(
-            serde_json::to_value(config).unwrap_or_default(),
+            serde_json::to_value(&config).unwrap_or_default(),
             serde_json::json!({ PROFILE: profile }),
             std::env::args().collect(),
-        );
+        )
+        .with_sdks(sdks);
         let mut run = poolsweep::results::RunFile::new(meta);
         run.points = points.iter().map(|(c, acc)| acc.point(c)).collect();
         run.recommendations = poolsweep::analysis::recommend(&run.points);
@@ -235,6 +323,26 @@ impl Bench {
         match poolsweep::report::render(&run, &dir, Some(&criterion_index)) {
             Ok(files) => println!("\npoolsweep report: {}", files.index.display()),
             Err(e) => eprintln!("poolsweep report: {e}"),
+        }
+    }
+}
+
+/// The js-v3 runner, installed if needed; `None`, said in one line, when it cannot run here.
+fn js_v3_client() -> Option<JsV3Client> {
+    if let Err(e) = js_v3::node_available() {
+        eprintln!("cargo bench: js-v3 skipped (poolsweep's client only): {e}");
+        return None;
+    }
+    let client = JsV3Client::install(
+        &js_v3::default_dir(),
+        &js_v3::Toolchain::default(),
+        &mut |line| eprintln!("cargo bench: {line}"),
+    );
+    match client.describe() {
+        Ok(_) => Some(client),
+        Err(e) => {
+            eprintln!("cargo bench: js-v3 skipped (poolsweep's client only): {e}");
+            None
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The recommendation: for each (client mode, batch size), the best maxSockets, the knee (the
+//! The recommendation: for each (SDK, client mode, batch size), the best maxSockets, the knee (the
 //! smallest maxSockets within 5% of the best: the value to set), where throughput falls off
 //! again and why (read from the counters), set beside the guide's rule of thumb (maxSockets
 //! equal to the batch size).
@@ -13,10 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Point, display_max_sockets, max_sockets_sort_key};
 use crate::modes::ClientMode;
+use crate::sut::Sdk;
 
 /// The recommendation for one client mode and batch size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
+    /// The S3 client whose curve this is.
+    pub sdk: Sdk,
     /// Client mode.
     pub client: ClientMode,
     /// Batch size.
@@ -113,15 +116,17 @@ fn why_falloff(f: &Point, b: &Point) -> String {
 /// The recommendations of a run, one per (client mode, batch size) of its main group.
 pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
     let group = main_group(points);
-    let mut keys: Vec<(ClientMode, u32)> = group.iter().map(|p| (p.client, p.batch)).collect();
+    // One curve per SDK: each is read on its own.
+    let mut keys: Vec<(Sdk, ClientMode, u32)> =
+        group.iter().map(|p| (p.sdk, p.client, p.batch)).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter_map(|(client, batch)| {
+        .filter_map(|(sdk, client, batch)| {
             let mut curve: Vec<&Point> = group
                 .iter()
                 .copied()
-                .filter(|p| p.client == client && p.batch == batch)
+                .filter(|p| p.sdk == sdk && p.client == client && p.batch == batch)
                 .collect();
             curve.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
             let ok: Vec<&Point> = curve.iter().copied().filter(|p| !p.failed()).collect();
@@ -145,7 +150,12 @@ pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
                 .then(|| {
                     group
                         .iter()
-                        .filter(|p| p.client == ClientMode::Shared && p.batch == batch && !p.failed())
+                        .filter(|p| {
+                            p.sdk == sdk
+                                && p.client == ClientMode::Shared
+                                && p.batch == batch
+                                && !p.failed()
+                        })
                         .map(|p| p.objects_per_s.median)
                         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
                 })
@@ -204,6 +214,7 @@ pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
             }
             reason.push('.');
             Some(Recommendation {
+                sdk,
                 client,
                 batch,
                 best_max_sockets: best.max_sockets,

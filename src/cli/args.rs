@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::modes::ClientMode;
+use crate::sut::Sdk;
 use crate::transport::PoolKind;
 use crate::workload::{Op, Pattern};
 
@@ -48,10 +49,11 @@ pub enum Preset {
     Quick,
 }
 
-/// Where credentials come from for --endpoint.
+/// Where credentials come from: for --endpoint, any of these; for the embedded mock, its
+/// keys (static), its container endpoint or its IMDSv2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CredentialsArg {
-    /// --access-key / --secret-key.
+    /// --access-key / --secret-key (the embedded mock: its own keys).
     Static,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
     Env,
@@ -73,9 +75,11 @@ Examples:
   poolsweep sweep --pattern rate --rate 2000 --max-sockets 10,50,inf --batch 50
   poolsweep sweep --endpoint https://127.0.0.1:9000 --ca minio.pem --access-key K --secret-key S --bucket test
   poolsweep sweep --nofile 256 --clients per-request --batch 500   # reproduce EMFILE
+  poolsweep sweep --sdk poolsweep,js-v3,rust-sdk --credentials container --batch 10,100
 
-Exit status: 0 done; 1 a run failed to execute (see the message); 2 invalid flags or grid
-(nothing was run); 130 interrupted (every finished run is in the result file).")]
+Exit status: 0 done; 1 a run failed to execute (its point in the result file says why, the
+sweep went on) or the sweep could not go on; 2 invalid flags or grid (nothing was run); 130
+interrupted (every finished run is in the result file).")]
 pub struct SweepArgs {
     /// Start from a named sweep; other flags override it.
     #[arg(long, value_enum)]
@@ -83,6 +87,11 @@ pub struct SweepArgs {
     /// A TOML sweep file (same names as the flags, e.g. `max_sockets = ["1", "inf"]`).
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
+    /// S3 clients to measure, side by side: poolsweep's own, the AWS SDK for JavaScript v3
+    /// (Node.js; its runner is installed with npm ci on first use), the AWS SDK for Rust
+    /// [default: poolsweep].
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub sdk: Option<Vec<Sdk>>,
     /// maxSockets values, comma-separated; `inf` is Node's Infinity [default: 1,5,50,inf].
     #[arg(long, value_delimiter = ',', value_name = "N|inf,...")]
     pub max_sockets: Option<Vec<String>>,
@@ -167,7 +176,10 @@ pub struct SweepArgs {
     /// Secret key for --endpoint.
     #[arg(long)]
     pub secret_key: Option<String>,
-    /// Where credentials come from for --endpoint (default: static if --access-key, else chain).
+    /// Where every client's credentials come from. For --endpoint: static, env, container,
+    /// imds or chain (default: static if --access-key, else chain). For the embedded mock:
+    /// static (its keys, the default), container or imds (its endpoints: every client's default
+    /// chain fetches, so a client per request fetches per request).
     #[arg(long, value_enum)]
     pub credentials: Option<CredentialsArg>,
     /// Region for --endpoint.

@@ -83,12 +83,13 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         None => Server::Embedded(
             mock_s3::MockS3::builder()
                 .storage(mock_s3::StorageMode::Discard)
+                .metadata_listener()
                 .start()
                 .context("starting the embedded mock")?,
         ),
         Some(external) => Server::External(external.clone()),
     };
-    let sut = crate::sut::PoolsweepClient::new(server.client_config()?);
+    let (sut, sdk_versions) = sdk_clients(&plan.config, &server)?;
     let profiles: serde_json::Map<String, serde_json::Value> = plan
         .config
         .profiles
@@ -103,7 +104,8 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         serde_json::to_value(&plan.config)?,
         serde_json::Value::Object(profiles),
         argv,
-    );
+    )
+    .with_sdks(sdk_versions);
     let mut writer = ResultWriter::create(&plan.out, meta)
         .with_context(|| format!("creating {}", plan.out.display()))?;
     eprintln!(
@@ -167,14 +169,77 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         summary.total,
         plan.out.display()
     );
+    if let Some(js) = sut.js_v3_client() {
+        runtime.block_on(js.shutdown());
+    }
     if let Server::Embedded(mock) = server {
         mock.shutdown();
     }
     Ok(if summary.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.failed_runs > 0 {
+        eprintln!(
+            "poolsweep: {} runs failed; their points say why (marked failed in the result file \
+             and the report)",
+            summary.failed_runs
+        );
+        ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The clients of the SDKs the sweep measures, and what each is (versions) for the result
+/// file. js-v3's runner is installed here, before the first run (one line of progress); when
+/// it cannot be (no Node.js, no registry), the sweep still runs and js-v3's points are marked
+/// failed with the reason.
+fn sdk_clients(
+    c: &crate::sweep::SweepConfig,
+    server: &Server,
+) -> anyhow::Result<(
+    crate::sut::SdkClients,
+    std::collections::BTreeMap<String, String>,
+)> {
+    use crate::sut::js_v3::{self, JsV3Client};
+    use crate::sut::{PoolsweepClient, SdkClients, rust_sdk::RustSdkClient};
+    let mut clients = SdkClients::new();
+    let mut versions = std::collections::BTreeMap::new();
+    for &sdk in &c.sdks {
+        match sdk {
+            crate::sut::Sdk::Poolsweep => {
+                clients =
+                    clients.poolsweep(PoolsweepClient::new(server.client_config(c.credentials)?));
+                versions.insert(
+                    sdk.to_string(),
+                    format!("poolsweep {}", env!("CARGO_PKG_VERSION")),
+                );
+            }
+            crate::sut::Sdk::JsV3 => {
+                let client = JsV3Client::install(
+                    &js_v3::default_dir(),
+                    &js_v3::Toolchain::default(),
+                    &mut |line| eprintln!("poolsweep: {line}"),
+                );
+                match client.describe() {
+                    Ok(v) => {
+                        versions.insert(sdk.to_string(), v);
+                    }
+                    Err(why) => {
+                        eprintln!(
+                            "poolsweep: js-v3 cannot run, its points will be marked failed: {why}"
+                        );
+                        versions.insert(sdk.to_string(), format!("unavailable: {why}"));
+                    }
+                }
+                clients = clients.js_v3(client);
+            }
+            crate::sut::Sdk::RustSdk => {
+                clients = clients.rust_sdk(RustSdkClient);
+                versions.insert(sdk.to_string(), crate::sut::rust_sdk::describe());
+            }
+        }
+    }
+    Ok((clients, versions))
 }
 
 /// criterion's report, if `cargo bench` made one (linked from poolsweep's report).
@@ -194,8 +259,8 @@ fn print_recommendations(run: &RunFile) {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
-        "client", "batch", "set", "best", "falls off", "rule (=batch)"
+        "{:<10} {:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+        "sdk", "client", "batch", "set", "best", "falls off", "rule (=batch)"
     );
     for r in &run.recommendations {
         let rule = match r.rule_of_thumb.vs_best_pct {
@@ -204,7 +269,8 @@ fn print_recommendations(run: &RunFile) {
         };
         let _ = writeln!(
             text,
-            "{:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+            "{:<10} {:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+            r.sdk.to_string(),
             r.client.to_string(),
             r.batch,
             display_max_sockets(r.knee_max_sockets).to_string(),
@@ -214,7 +280,11 @@ fn print_recommendations(run: &RunFile) {
         );
     }
     for r in &run.recommendations {
-        let _ = write!(text, "\n{} batch {}: {}\n", r.client, r.batch, r.reason);
+        let _ = write!(
+            text,
+            "\n{} {} batch {}: {}\n",
+            r.sdk, r.client, r.batch, r.reason
+        );
     }
     print_out(text.trim_end());
 }
@@ -277,6 +347,25 @@ impl Progress {
                 ));
             }
             (Event::Progress { .. }, None) => {}
+            (
+                Event::RunFailed {
+                    spec,
+                    reason,
+                    measured,
+                },
+                bar,
+            ) => {
+                let line = format!("{}: run failed: {reason}", spec.label());
+                match bar {
+                    Some(bar) => {
+                        if !measured {
+                            bar.inc(1);
+                        }
+                        bar.println(line);
+                    }
+                    None => eprintln!("    {line}"),
+                }
+            }
             (
                 Event::RunFinished {
                     point,

@@ -10,7 +10,7 @@ use super::args::{CredentialsArg, Preset, SweepArgs};
 use crate::modes::ClientMode;
 use crate::s3::credentials::Environment;
 use crate::s3::{ClientConfig, Credentials, CredentialsSource};
-use crate::sut::{CredentialSource, Service};
+use crate::sut::{CredentialKind, CredentialSource, Service};
 use crate::sweep::External;
 use crate::sweep::SweepConfig;
 use crate::workload::{Op, OpMix, SizeDist};
@@ -38,6 +38,8 @@ pub struct SweepPlan {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepFile {
+    sdk: Option<Vec<String>>,
+    credentials: Option<String>,
     max_sockets: Option<Vec<String>>,
     batch: Option<Vec<u32>>,
     clients: Option<Vec<String>>,
@@ -178,10 +180,10 @@ fn described(source: &CredentialsSource, env: &Environment) -> Result<Credential
     })
 }
 
-fn credentials(a: &SweepArgs) -> Result<CredentialsSource, String> {
+fn credentials(a: &SweepArgs, arg: Option<CredentialsArg>) -> Result<CredentialsSource, String> {
     use crate::s3::credentials::{ContainerEndpoint, Environment, ImdsEndpoint};
     let env = Environment::process();
-    let kind = a.credentials.unwrap_or(if a.access_key.is_some() {
+    let kind = arg.unwrap_or(if a.access_key.is_some() {
         CredentialsArg::Static
     } else {
         CredentialsArg::Chain
@@ -228,6 +230,19 @@ impl TryFrom<&SweepArgs> for SweepPlan {
             None => SweepFile::default(),
         };
         // File values first, then flags over them.
+        if let Some(v) = &a.sdk {
+            c.sdks.clone_from(v);
+        } else if let Some(v) = &file.sdk {
+            c.sdks = v
+                .iter()
+                .map(|s| enum_from(s, "sdk"))
+                .collect::<Result<_, _>>()?;
+        }
+        let credentials_arg = match (a.credentials, &file.credentials) {
+            (Some(k), _) => Some(k),
+            (None, Some(s)) => Some(enum_from::<CredentialsArg>(s, "credentials")?),
+            (None, None) => None,
+        };
         let max_sockets = a.max_sockets.clone().or(file.max_sockets);
         if let Some(v) = max_sockets {
             c.max_sockets = v
@@ -320,11 +335,20 @@ impl TryFrom<&SweepArgs> for SweepPlan {
         let external = match &a.endpoint {
             None => {
                 c.validate_presets()?;
+                c.credentials = match credentials_arg {
+                    None | Some(CredentialsArg::Static) => CredentialKind::Static,
+                    Some(CredentialsArg::Container) => CredentialKind::Container,
+                    Some(CredentialsArg::Imds) => CredentialKind::Imds,
+                    Some(CredentialsArg::Env | CredentialsArg::Chain) => {
+                        return Err("--credentials env and chain need --endpoint; the embedded \
+                                    mock serves static, container or imds"
+                            .to_owned());
+                    }
+                };
                 for (set, flag) in [
                     (a.ca.is_some(), "--ca"),
                     (a.access_key.is_some(), "--access-key"),
                     (a.secret_key.is_some(), "--secret-key"),
-                    (a.credentials.is_some(), "--credentials"),
                 ] {
                     if set {
                         return Err(format!(
@@ -347,13 +371,14 @@ impl TryFrom<&SweepArgs> for SweepPlan {
                         webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
                     ),
                 };
-                let source = credentials(a)?;
+                let source = credentials(a, credentials_arg)?;
                 let service = Service {
                     endpoint: url.clone(),
                     region: a.region.clone(),
                     credentials: described(&source, &Environment::process())?,
                     ca_file: a.ca.clone(),
                 };
+                c.credentials = service.credentials.kind();
                 let config = ClientConfig::new(url, a.region.clone(), roots, source)
                     .map_err(|e| format!("--endpoint {url}: {e}"))?;
                 Some(External { config, service })

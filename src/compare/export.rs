@@ -2,7 +2,8 @@
 //! [Bencher Metric Format] JSON and github-action-benchmark's `customBiggerIsBetter` JSON.
 //!
 //! Benchmark names are the sweep axes, `shared/agent/batch/put/b100/ms16` (`msinf` for
-//! Infinity, see [`WorkloadKey::benchmark_name`]), so a dashboard keeps one series per point
+//! Infinity; a real SDK's start with it, `js-v3/shared/...`; see
+//! [`WorkloadKey::benchmark_name`]), so a dashboard keeps one series per point
 //! across commits. When a file holds more than one profile, object size or object count, the
 //! name gets `/<profile>`, `/<size>` (e.g. `256KiB`) and `/n<objects>` appended for the
 //! dimensions that vary, so names stay unique; the single-workload files poolsweep writes get

@@ -1,8 +1,10 @@
 //! The workload key: what a point measured, so a point of one run pairs with the same point of
 //! another, and the stable names CI dashboards track it under.
 //!
-//! Two points with equal keys ran the same workload (client mode, pool, pattern, op, batch,
-//! maxSockets, server profile, object size and count); everything else in a point is a result.
+//! Two points with equal keys ran the same workload (S3 client, client mode, pool, pattern,
+//! op, batch, maxSockets, server profile, object size and count); everything else in a point
+//! is a result. poolsweep's own client keeps the names it had before other SDKs were measured;
+//! another SDK's names start with it (`js-v3/shared/agent/...`).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -10,6 +12,7 @@ use std::fmt;
 use crate::metrics::{Point, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::render::format::human_bytes;
+use crate::sut::Sdk;
 use crate::transport::PoolKind;
 use crate::workload::{Op, Pattern};
 
@@ -19,6 +22,8 @@ use crate::workload::{Op, Pattern};
 /// (see [`WorkloadKey::benchmark_name`] for the short form CI dashboards use).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WorkloadKey {
+    /// The S3 client.
+    pub sdk: Sdk,
     /// Client mode.
     pub client: ClientMode,
     /// Pool implementation.
@@ -43,6 +48,7 @@ impl WorkloadKey {
     /// The key of `point`.
     pub fn of(point: &Point) -> WorkloadKey {
         WorkloadKey {
+            sdk: point.sdk,
             client: point.client,
             pool: point.pool,
             pattern: point.pattern,
@@ -61,7 +67,8 @@ impl WorkloadKey {
     /// them, so names stay unique.
     pub fn benchmark_name(&self) -> String {
         format!(
-            "{}/{}/{}/{}/b{}/{}",
+            "{}{}/{}/{}/{}/b{}/{}",
+            sdk_prefix(self.sdk),
             self.client,
             self.pool,
             self.pattern,
@@ -74,6 +81,7 @@ impl WorkloadKey {
     /// The part of the key shared by a whole chart: everything but client, batch and maxSockets.
     pub(crate) fn group(&self) -> GroupKey {
         GroupKey {
+            sdk: self.sdk,
             profile: self.profile.clone(),
             object_size: self.object_size,
             objects: self.objects,
@@ -119,9 +127,11 @@ impl fmt::Display for WorkloadKey {
     }
 }
 
-/// What the points of one chart share: (profile, object size, objects, pool, pattern, op).
+/// What the points of one chart share: (SDK, profile, object size, objects, pool, pattern,
+/// op).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct GroupKey {
+    pub(crate) sdk: Sdk,
     pub(crate) profile: String,
     pub(crate) object_size: u64,
     pub(crate) objects: u64,
@@ -131,10 +141,12 @@ pub(crate) struct GroupKey {
 }
 
 impl GroupKey {
-    /// "pool agent · pattern batch · op put · profile s3-like · 256 KiB objects × 200".
+    /// "sdk poolsweep · pool agent · pattern batch · op put · profile s3-like · 256 KiB
+    /// objects × 200".
     pub(crate) fn title(&self) -> String {
         format!(
-            "pool {} · pattern {} · op {} · profile {} · {} objects × {}",
+            "sdk {} · pool {} · pattern {} · op {} · profile {} · {} objects × {}",
+            self.sdk,
             self.pool,
             self.pattern,
             self.op,
@@ -147,7 +159,8 @@ impl GroupKey {
     /// A file-name-safe name: "agent-batch-put-s3-like-256kib-n200".
     pub(crate) fn slug(&self) -> String {
         let raw = format!(
-            "{}-{}-{}-{}-{}-n{}",
+            "{}{}-{}-{}-{}-{}-n{}",
+            sdk_prefix(self.sdk),
             self.pool,
             self.pattern,
             self.op,
@@ -164,6 +177,14 @@ impl GroupKey {
             }
         }
         out.trim_matches('-').to_owned()
+    }
+}
+
+/// "" for poolsweep's own client (its names predate the SDK axis), else "js-v3/".
+fn sdk_prefix(sdk: Sdk) -> String {
+    match sdk {
+        Sdk::Poolsweep => String::new(),
+        other => format!("{other}/"),
     }
 }
 
@@ -207,6 +228,16 @@ mod tests {
         };
         assert_eq!(inf.benchmark_name(), "shared/agent/batch/put/b64/msinf");
         assert_eq!(key.group().slug(), "agent-batch-put-s3-like-256kib-n200");
+        let js = WorkloadKey {
+            sdk: Sdk::JsV3,
+            ..key.clone()
+        };
+        assert_eq!(js.benchmark_name(), "js-v3/shared/agent/batch/put/b64/ms16");
+        assert_eq!(
+            js.group().slug(),
+            "js-v3-agent-batch-put-s3-like-256kib-n200"
+        );
+        assert_ne!(js, key, "another SDK's point never pairs with poolsweep's");
     }
 
     #[test]

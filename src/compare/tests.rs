@@ -200,8 +200,12 @@ fn mismatched_files_are_errors_with_exit_2_naming_what_differs() {
     assert_eq!(err.exit_code(), EXIT_INCOMPARABLE);
     assert_eq!(
         err.to_string(),
-        "cannot compare: base has schema_version 1 but new has schema_version 2; \
-         re-run the older one with the same poolsweep"
+        format!(
+            "cannot compare: base has schema_version {} but new has schema_version {}; \
+             re-run the older one with the same poolsweep",
+            crate::results::SCHEMA_VERSION,
+            crate::results::SCHEMA_VERSION + 1
+        )
     );
 
     let mut other_profile = base.clone();

@@ -182,6 +182,7 @@ fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u6
         "peak_connections": peak_open,
     });
     let mut point = Point {
+        sdk: crate::sut::Sdk::Poolsweep,
         client,
         pool: PoolKind::Agent,
         pattern: Pattern::Batch,
@@ -237,6 +238,7 @@ fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u6
         },
         requests: requests * reps,
         succeeded: (requests - errors_total) * reps,
+        failure: None,
     };
     round_floats(&mut point);
     point

@@ -1,5 +1,5 @@
-//! One measured point of the sweep: a (client, pool, pattern, op, profile, batch, maxSockets)
-//! cell, aggregated over its repetitions.
+//! One measured point of the sweep: an (sdk, client, pool, pattern, op, profile, batch,
+//! maxSockets) cell, aggregated over its repetitions.
 //!
 //! Units are in the field names (`_ms`, `_s`, `_per_s`); counts are totals over all repetitions
 //! unless the doc says otherwise. A point whose run failed is still a point: failures are data
@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::modes::ClientMode;
+use crate::sut::Sdk;
 use crate::transport::PoolKind;
 use crate::workload::{Op, Pattern};
 
@@ -83,6 +84,8 @@ pub struct Errors {
 /// One measured point, aggregated over its repetitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    /// The S3 client measured.
+    pub sdk: Sdk,
     /// Client mode.
     pub client: ClientMode,
     /// Pool implementation.
@@ -135,19 +138,29 @@ pub struct Point {
     pub requests: u64,
     /// Requests that succeeded.
     pub succeeded: u64,
+    /// Why runs of the point could not be measured, when the client under test failed
+    /// outside any one request (its runner missing, crashed, hung, or refused the settings);
+    /// the point keeps the runs that did finish. `None` when every run ran.
+    pub failure: Option<String>,
 }
 
 impl Point {
     /// Whether anything went wrong: a failed request (EMFILE included) or objects not completed
     /// within the time budget. Such points are reported, marked, never hidden.
     pub fn failed(&self) -> bool {
-        self.errors.total > 0 || self.errors.emfile > 0 || self.completed < self.objects
+        self.failure.is_some()
+            || self.errors.total > 0
+            || self.errors.emfile > 0
+            || self.completed < self.objects
     }
 
     /// A one-line description of what failed, e.g. "37 errors (EMFILE 30, timeout 7); 880 of
     /// 1000 objects completed"; empty when [`Point::failed`] is false.
     pub fn failure_summary(&self) -> String {
         let mut parts = Vec::new();
+        if let Some(why) = &self.failure {
+            parts.push(why.clone());
+        }
         if self.errors.total > 0 || self.errors.emfile > 0 {
             let e = &self.errors;
             let kinds: Vec<String> = [
@@ -178,10 +191,15 @@ impl Point {
         parts.join("; ")
     }
 
-    /// A short name for messages: "shared batch=64 maxSockets=∞".
+    /// A short name for messages: "shared batch=64 maxSockets=∞", with the SDK first when it
+    /// is not poolsweep's own client ("js-v3 shared batch=64 maxSockets=∞").
     pub fn label(&self) -> String {
+        let sdk = match self.sdk {
+            Sdk::Poolsweep => String::new(),
+            other => format!("{other} "),
+        };
         format!(
-            "{} batch={} maxSockets={}",
+            "{sdk}{} batch={} maxSockets={}",
             self.client,
             self.batch,
             display_max_sockets(self.max_sockets)

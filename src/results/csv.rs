@@ -20,6 +20,7 @@ use crate::metrics::Point;
 
 /// The fixed columns, in order; the `server_*` columns follow.
 const COLUMNS: &[&str] = &[
+    "sdk",
     "client",
     "pool",
     "pattern",
@@ -63,6 +64,7 @@ const COLUMNS: &[&str] = &[
     "cpu_s_per_1k",
     "requests",
     "succeeded",
+    "failure",
     "failed",
 ];
 
@@ -102,6 +104,7 @@ fn fixed_fields(p: &Point) -> Vec<String> {
     let n = |v: u64| v.to_string();
     let f = |v: f64| v.to_string();
     vec![
+        p.sdk.to_string(),
         p.client.to_string(),
         p.pool.to_string(),
         p.pattern.to_string(),
@@ -146,6 +149,7 @@ fn fixed_fields(p: &Point) -> Vec<String> {
         f(p.cpu_s_per_1k),
         n(p.requests),
         n(p.succeeded),
+        p.failure.clone().unwrap_or_default(),
         p.failed().to_string(),
     ]
 }

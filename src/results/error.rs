@@ -30,8 +30,9 @@ pub enum Error {
     },
     /// The file was written with a schema version this build cannot read.
     #[error(
-        "result file {} has schema_version {found}, but this poolsweep reads schema_version {supported}{hint}",
+        "result file {} has schema_version {found}, but this poolsweep reads schema_version {oldest} to {supported}{hint}",
         path.display(),
+        oldest = super::file::OLDEST_READABLE_VERSION,
         hint = if *found > u64::from(*supported) { " (it was written by a newer poolsweep: upgrade to read it)" } else { "" }
     )]
     UnsupportedVersion {

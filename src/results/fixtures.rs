@@ -42,6 +42,7 @@ pub(crate) fn meta(config: Value, nofile_soft: u64) -> Meta {
             .map(str::to_owned)
             .to_vec(),
         tool_version: "0.1.0".to_owned(),
+        sdks: [("poolsweep".to_owned(), "poolsweep 0.1.0".to_owned())].into(),
     }
 }
 

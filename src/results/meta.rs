@@ -39,6 +39,9 @@ pub struct Meta {
     pub command_line: Vec<String>,
     /// poolsweep's version.
     pub tool_version: String,
+    /// The S3 clients measured, name → what each ran (versions, runtime), e.g. `js-v3` →
+    /// "@aws-sdk/client-s3 3.1178.0, … on Node.js v20.20.2"; empty before any client is set.
+    pub sdks: std::collections::BTreeMap<String, String>,
 }
 
 /// `RLIMIT_NOFILE`: how many file descriptors (hence sockets) the client may hold.
@@ -70,7 +73,14 @@ impl Meta {
             server_profile: profile,
             command_line: argv,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            sdks: Default::default(),
         }
+    }
+
+    /// With the S3 clients measured and what each ran.
+    pub fn with_sdks(mut self, sdks: std::collections::BTreeMap<String, String>) -> Meta {
+        self.sdks = sdks;
+        self
     }
 }
 

@@ -46,7 +46,7 @@ pub(crate) mod testutil;
 
 pub use csv::write_csv;
 pub use error::Error;
-pub use file::{RunFile, SCHEMA_VERSION};
+pub use file::{OLDEST_READABLE_VERSION, RunFile, SCHEMA_VERSION};
 pub use meta::{Meta, RlimitNofile};
 pub use schema::SCHEMA_JSON;
 pub use writer::ResultWriter;

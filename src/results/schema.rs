@@ -180,6 +180,7 @@ mod tests {
             names::<Pattern>()
         );
         assert_eq!(enum_at("/$defs/point/properties/op"), names::<Op>());
+        assert_eq!(enum_at("/$defs/sdk"), names::<crate::sut::Sdk>());
     }
 
     /// The walk above fails on a field the schema lacks, and on one it has too many.
@@ -187,13 +188,13 @@ mod tests {
     fn a_field_on_one_side_only_is_found() {
         let schema: Value = serde_json::from_str(SCHEMA_JSON).unwrap();
         let mut doc = serde_json::to_value(fixtures::small()).unwrap();
-        doc["points"][0]["sdk"] = "poolsweep".into();
+        doc["points"][0]["colour"] = "poolsweep".into();
         doc["meta"].as_object_mut().unwrap().remove("cores");
         let mut errors = Vec::new();
         same_fields(&schema, &schema, &doc, "run", &mut errors);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(
-            errors[0].contains("cores") && errors[1].contains("sdk"),
+            errors[0].contains("cores") && errors[1].contains("colour"),
             "{errors:?}"
         );
     }

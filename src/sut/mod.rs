@@ -59,7 +59,9 @@ pub use op::{OpKind, Request};
 pub use poolsweep::{PoolsweepClient, PoolsweepRun};
 pub use report::{ErrorClass, OpReport, RetryReason, RunReport};
 pub use sdk::{Sdk, SdkClients, SdkRun};
-pub use settings::{CaFile, CredentialSource, DEFAULT_TIME_BUDGET, RunSettings, Service, Timeouts};
+pub use settings::{
+    CaFile, CredentialKind, CredentialSource, DEFAULT_TIME_BUDGET, RunSettings, Service, Timeouts,
+};
 
 #[cfg(doc)]
 use crate::{modes::ClientMode, transport::PoolKind};

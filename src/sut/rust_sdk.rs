@@ -331,6 +331,14 @@ impl RustSdkRun {
     }
 }
 
+/// What rust-sdk runs: "aws-sdk-s3 1.157.0 on aws-smithy-http-client's pool".
+pub fn describe() -> String {
+    format!(
+        "aws-sdk-s3 {} on aws-smithy-http-client's connection pool (rustls, aws-lc-rs)",
+        aws_sdk_s3::meta::PKG_VERSION
+    )
+}
+
 /// The Rust SDK as a [`ClientUnderTest`]: each run builds its clients afresh.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RustSdkClient;

@@ -20,18 +20,32 @@ use super::{
 
 /// An S3 client poolsweep can measure.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Sdk {
     /// poolsweep's own client: its Rust model of Node's Agent (or hyper-util's pool), SigV4
     /// and the SDK's retries. Default.
     #[default]
+    #[value(help = "poolsweep's own client (its model of Node's Agent)")]
     Poolsweep,
     /// The AWS SDK for JavaScript v3 (`@aws-sdk/client-s3`, `@smithy/node-http-handler`) on
     /// Node.js, the SDK the guide is about.
+    #[value(help = "The AWS SDK for JavaScript v3 on Node.js (runners/js-v3)")]
     JsV3,
     /// The AWS SDK for Rust (`aws-sdk-s3`).
+    #[value(help = "The AWS SDK for Rust (aws-sdk-s3), in-process")]
     RustSdk,
 }
 
@@ -162,8 +176,11 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_flags_and_json() {
+        use clap::ValueEnum as _;
+        assert_eq!(Sdk::value_variants(), Sdk::ALL);
         for sdk in Sdk::ALL {
             assert_eq!(Sdk::parse(sdk.as_str()), Some(sdk));
+            assert_eq!(sdk.to_possible_value().unwrap().get_name(), sdk.as_str());
             assert_eq!(
                 serde_json::to_value(sdk).unwrap(),
                 serde_json::Value::String(sdk.as_str().to_owned())

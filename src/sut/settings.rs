@@ -10,6 +10,49 @@ use crate::transport::PoolKind;
 
 use super::Sdk;
 
+/// Which kind of credentials source a sweep uses, as its result file records it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    /// Fixed keys: nothing is fetched. Default.
+    #[default]
+    Static,
+    /// The container endpoint (ECS/EKS): each SDK's default chain fetches them, once per
+    /// client (per request for a client per request).
+    Container,
+    /// IMDSv2 (EC2): token, role and credentials, once per client.
+    Imds,
+}
+
+impl CredentialKind {
+    /// What it means, for reports: "static keys (nothing fetched)", ….
+    pub fn describe(self) -> &'static str {
+        match self {
+            CredentialKind::Static => "static keys (nothing fetched)",
+            CredentialKind::Container => {
+                "the container endpoint (ECS/EKS): every client's default chain fetches them, \
+                 so a client per request fetches per request"
+            }
+            CredentialKind::Imds => {
+                "IMDSv2 (EC2): every client's default chain fetches a token, the role and the \
+                 keys, so a client per request fetches per request"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CredentialKind::Static => "static",
+            CredentialKind::Container => "container",
+            CredentialKind::Imds => "imds",
+        })
+    }
+}
+
 /// Where every client of a run gets its credentials from.
 #[derive(Clone, PartialEq, Eq)]
 pub enum CredentialSource {
@@ -47,6 +90,29 @@ impl CredentialSource {
             CredentialSource::Static { .. } => "static",
             CredentialSource::Container { .. } => "container",
             CredentialSource::Imds { .. } => "imds",
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            CredentialSource::Static { .. } => CredentialKind::Static,
+            CredentialSource::Container { .. } => CredentialKind::Container,
+            CredentialSource::Imds { .. } => CredentialKind::Imds,
+        }
+    }
+
+    /// The embedded mock's source of `kind`: its keys, its container endpoint, or its IMDSv2
+    /// (on the metadata listener, which the mock must have been started with).
+    pub fn for_mock(mock: &mock_s3::MockS3, kind: CredentialKind) -> Result<Self, String> {
+        match kind {
+            CredentialKind::Static => Ok(Self::static_for_mock(mock)),
+            CredentialKind::Container => Ok(Self::container_for_mock(mock)),
+            CredentialKind::Imds => Self::imds_for_mock(mock).ok_or_else(|| {
+                "IMDS credentials need the mock's metadata listener \
+                 (MockS3Builder::metadata_listener)"
+                    .to_owned()
+            }),
         }
     }
 
@@ -118,6 +184,12 @@ impl Service {
             credentials: CredentialSource::static_for_mock(mock),
             ca_file: Some(ca.path().to_owned()),
         }
+    }
+
+    /// With credentials from `source` instead.
+    pub fn with_credentials(mut self, source: CredentialSource) -> Self {
+        self.credentials = source;
+        self
     }
 }
 

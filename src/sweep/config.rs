@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::modes::ClientMode;
+use crate::sut::{CredentialKind, Sdk};
 use crate::transport::PoolKind;
 use crate::workload::Pattern;
 use crate::workload::{OpMix, SizeDist};
@@ -12,6 +13,8 @@ use crate::workload::{OpMix, SizeDist};
 /// What to sweep and how to measure each point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepConfig {
+    /// The S3 clients measured: poolsweep's own, the real SDKs, or several side by side.
+    pub sdks: Vec<Sdk>,
     /// maxSockets values; `None` is Infinity.
     pub max_sockets: Vec<Option<u32>>,
     /// Batch sizes (for `batch` and `window`: requests per batch / in flight).
@@ -46,6 +49,9 @@ pub struct SweepConfig {
     pub shared_handler_clients: usize,
     /// Bucket to use (created if missing on the embedded mock).
     pub bucket: String,
+    /// Where every client's credentials come from: for the embedded mock, its keys, its
+    /// container endpoint or its IMDSv2; for another endpoint, what the command line chose.
+    pub credentials: CredentialKind,
     /// Seed for the run order, sizes and operation mix.
     pub seed: u64,
 }
@@ -53,6 +59,7 @@ pub struct SweepConfig {
 impl Default for SweepConfig {
     fn default() -> Self {
         Self {
+            sdks: vec![Sdk::Poolsweep],
             max_sockets: vec![Some(1), Some(5), Some(50), None],
             batches: vec![10, 100],
             clients: vec![ClientMode::Shared, ClientMode::PerRequest],
@@ -70,6 +77,7 @@ impl Default for SweepConfig {
             keep_alive: true,
             shared_handler_clients: 2,
             bucket: "poolsweep".to_owned(),
+            credentials: CredentialKind::Static,
             seed: 1,
         }
     }
@@ -85,6 +93,7 @@ impl SweepConfig {
                 Ok(())
             }
         };
+        empty("sdk", self.sdks.len())?;
         empty("max-sockets", self.max_sockets.len())?;
         empty("batch", self.batches.len())?;
         empty("clients", self.clients.len())?;
@@ -138,6 +147,14 @@ impl SweepConfig {
                     .to_owned(),
             );
         }
+        if let Some(sdk) = self.sdks.iter().find(|&&s| s != Sdk::Poolsweep)
+            && !self.pools.contains(&PoolKind::Agent)
+        {
+            return Err(format!(
+                "--sdk {sdk} runs on its own pool, which the grid calls `agent` (Node's): \
+                 add agent to --pools"
+            ));
+        }
         if self.clients.contains(&ClientMode::SharedHandler) && self.shared_handler_clients < 2 {
             return Err("--shared-handler-clients must be at least 2".to_owned());
         }
@@ -165,12 +182,26 @@ impl SweepConfig {
         Ok(())
     }
 
+    /// The (SDK, pool) pairs of the grid: poolsweep's client on every pool, an SDK on its
+    /// own (named `agent`).
+    pub fn sdk_pools(&self) -> Vec<(Sdk, PoolKind)> {
+        let mut pairs = Vec::new();
+        for &sdk in &self.sdks {
+            for &pool in &self.pools {
+                if sdk == Sdk::Poolsweep || pool == PoolKind::Agent {
+                    pairs.push((sdk, pool));
+                }
+            }
+        }
+        pairs
+    }
+
     /// Runs in the whole sweep (points × repetitions).
     pub fn runs(&self) -> u64 {
-        (self.max_sockets.len()
+        (self.sdk_pools().len()
+            * self.max_sockets.len()
             * self.batches.len()
             * self.clients.len()
-            * self.pools.len()
             * self.profiles.len()) as u64
             * u64::from(self.repetitions)
     }
@@ -201,5 +232,29 @@ mod tests {
         assert!(c.validate_presets().unwrap_err().contains("presets"));
         assert!(bad(&|c| c.bucket = "A_B".into()).contains("bucket"));
         assert!(bad(&|c| c.repetitions = 0).contains("repetitions"));
+        assert!(bad(&|c| c.sdks.clear()).contains("--sdk"));
+        assert!(
+            bad(&|c| {
+                c.sdks = vec![Sdk::Poolsweep, Sdk::JsV3];
+                c.pools = vec![PoolKind::HyperUtil];
+            })
+            .contains("add agent to --pools")
+        );
+        // An SDK runs on its own pool only: hyper-util points are poolsweep's.
+        let c = SweepConfig {
+            sdks: vec![Sdk::Poolsweep, Sdk::JsV3, Sdk::RustSdk],
+            pools: vec![PoolKind::Agent, PoolKind::HyperUtil],
+            ..SweepConfig::default()
+        };
+        assert_eq!(
+            c.sdk_pools(),
+            [
+                (Sdk::Poolsweep, PoolKind::Agent),
+                (Sdk::Poolsweep, PoolKind::HyperUtil),
+                (Sdk::JsV3, PoolKind::Agent),
+                (Sdk::RustSdk, PoolKind::Agent),
+            ]
+        );
+        assert_eq!(c.runs(), 4 * 4 * 2 * 2 * 3);
     }
 }

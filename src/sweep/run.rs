@@ -14,8 +14,12 @@ use super::config::SweepConfig;
 use crate::metrics::{self, Point, Repetition};
 use crate::modes::ClientMode;
 use crate::results::ResultWriter;
-use crate::s3::{ClientConfig, S3Client};
-use crate::sut::{CaFile, ClientUnderTest, Run, RunReport, RunSettings, Service, Timeouts};
+use crate::s3::credentials::{ContainerEndpoint, ImdsEndpoint};
+use crate::s3::{ClientConfig, CredentialsSource, S3Client};
+use crate::sut::{
+    CaFile, ClientUnderTest, CredentialKind, CredentialSource, Run, RunReport, RunSettings, Sdk,
+    Service, Timeouts,
+};
 use crate::transport::PoolKind;
 use crate::workload::{self, OpMix, Pacing, Workload};
 
@@ -40,25 +44,43 @@ pub struct External {
 }
 
 impl Server {
-    /// The config poolsweep's own client is made from: the mock's endpoint, CA and keys, or
-    /// the external endpoint's.
-    pub fn client_config(&self) -> anyhow::Result<ClientConfig> {
+    /// The config poolsweep's own client is made from: the mock's endpoint and CA with
+    /// credentials of `kind` (its keys, its container endpoint or its IMDSv2), or the external
+    /// endpoint's (whose credentials the command line chose; `kind` does not apply).
+    pub fn client_config(&self, kind: CredentialKind) -> anyhow::Result<ClientConfig> {
         match self {
             Server::Embedded(mock) => {
-                ClientConfig::for_mock(mock).context("client config for the mock")
+                let config = ClientConfig::for_mock(mock).context("client config for the mock")?;
+                Ok(
+                    match CredentialSource::for_mock(mock, kind).map_err(anyhow::Error::msg)? {
+                        CredentialSource::Static { .. } => config,
+                        CredentialSource::Container { full_uri, token } => {
+                            config.credentials(CredentialsSource::Container(
+                                ContainerEndpoint::new(full_uri, Some(token)),
+                            ))
+                        }
+                        CredentialSource::Imds { endpoint } => {
+                            config.credentials(CredentialsSource::Imds(ImdsEndpoint::new(endpoint)))
+                        }
+                    },
+                )
             }
             Server::External(e) => Ok(e.config.clone()),
         }
     }
 
-    /// What every run tells a client under test about the service. For the embedded mock,
-    /// its CA is written to a file for clients that read one; the file lives as long as the
-    /// returned [`CaFile`].
-    pub fn service(&self) -> anyhow::Result<(Service, Option<CaFile>)> {
+    /// What every run tells a client under test about the service, with credentials of
+    /// `kind` for the embedded mock. For the mock, its CA is written to a file for clients that
+    /// read one; the file lives as long as the returned [`CaFile`].
+    pub fn service(&self, kind: CredentialKind) -> anyhow::Result<(Service, Option<CaFile>)> {
         match self {
             Server::Embedded(mock) => {
                 let ca = CaFile::write(mock.ca_pem()).context("writing the mock's CA")?;
-                Ok((Service::for_mock(mock, &ca), Some(ca)))
+                let source = CredentialSource::for_mock(mock, kind).map_err(anyhow::Error::msg)?;
+                Ok((
+                    Service::for_mock(mock, &ca).with_credentials(source),
+                    Some(ca),
+                ))
             }
             Server::External(e) => Ok((e.service.clone(), None)),
         }
@@ -68,6 +90,8 @@ impl Server {
 /// One cell of the grid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PointSpec {
+    /// The S3 client measured.
+    pub sdk: Sdk,
     /// Client mode.
     pub client: ClientMode,
     /// Pool.
@@ -81,10 +105,15 @@ pub struct PointSpec {
 }
 
 impl PointSpec {
-    /// A short label: `shared agent b100 ms50 s3-like`.
+    /// A short label: `shared agent b100 ms50 s3-like`, with the SDK first when it is not
+    /// poolsweep's own client (`js-v3 shared agent b100 ms50 s3-like`).
     pub fn label(&self) -> String {
+        let sdk = match self.sdk {
+            Sdk::Poolsweep => String::new(),
+            other => format!("{other} "),
+        };
         format!(
-            "{} {} b{} ms{} {}",
+            "{sdk}{} {} b{} ms{} {}",
             self.client,
             self.pool,
             self.batch,
@@ -117,6 +146,17 @@ pub enum Event<'a> {
         /// Objects per second so far.
         objects_per_s: f64,
     },
+    /// A run could not be measured; its point was written with the reason, and the sweep
+    /// goes on.
+    RunFailed {
+        /// The point.
+        spec: &'a PointSpec,
+        /// Why.
+        reason: &'a str,
+        /// Whether the run's requests were counted all the same (then `RunFinished`
+        /// follows); `false` when it did not get that far.
+        measured: bool,
+    },
     /// A run finished and its point was written.
     RunFinished {
         /// The point as written (all repetitions so far).
@@ -137,6 +177,9 @@ pub struct Summary {
     pub total: u64,
     /// Whether a stop request ended it early.
     pub interrupted: bool,
+    /// Runs that failed outside any one request (the client under test could not start,
+    /// crashed or hung); their points carry the reason.
+    pub failed_runs: u64,
 }
 
 /// What one run measured.
@@ -152,6 +195,8 @@ pub struct RunRecord {
     pub server: Map<String, Value>,
     /// Whether the time budget cut the run short.
     pub cut_by_budget: bool,
+    /// Why the run's client failed to finish it (its requests are counted all the same).
+    pub failure: Option<String>,
 }
 
 /// The runs of one point, accumulated into a [`Point`].
@@ -165,6 +210,7 @@ pub struct PointAcc {
     tls_resumed: u64,
     cpu: Duration,
     server: Map<String, Value>,
+    failures: Vec<String>,
     slot: Option<usize>,
 }
 
@@ -180,6 +226,7 @@ impl PointAcc {
             tls_resumed: 0,
             cpu: Duration::ZERO,
             server: Map::new(),
+            failures: Vec::new(),
             slot: None,
         }
     }
@@ -208,6 +255,37 @@ impl PointAcc {
         self.cpu += r.cpu;
         merge_counters(&mut self.server, &r.server);
         self.reps.push(r.repetition);
+        if let Some(why) = r.failure {
+            self.failures.push(why);
+        }
+    }
+
+    /// Records a run that could not be measured at all.
+    pub fn fail(&mut self, reason: String) {
+        self.failures.push(reason);
+    }
+
+    /// Why runs failed, in one line ("2 runs failed: …"), if any did.
+    fn failure(&self) -> Option<String> {
+        let first = self.failures.first()?;
+        let n = self.failures.len();
+        let same = self.failures.iter().all(|f| f == first);
+        Some(match (n, same) {
+            (1, _) => format!("a run failed: {first}"),
+            (_, true) => format!("{n} runs failed: {first}"),
+            (_, false) => format!(
+                "{n} runs failed: {}",
+                self.failures
+                    .iter()
+                    .fold(Vec::<&str>::new(), |mut v, f| {
+                        if !v.contains(&f.as_str()) {
+                            v.push(f);
+                        }
+                        v
+                    })
+                    .join("; ")
+            ),
+        })
     }
 
     /// The point, from every run so far.
@@ -219,11 +297,12 @@ impl PointAcc {
 fn grid(c: &SweepConfig) -> Vec<PointSpec> {
     let mut specs = Vec::new();
     for profile in &c.profiles {
-        for &pool in &c.pools {
+        for (sdk, pool) in c.sdk_pools() {
             for &client in &c.clients {
                 for &batch in &c.batches {
                     for &max_sockets in &c.max_sockets {
                         specs.push(PointSpec {
+                            sdk,
                             client,
                             pool,
                             batch,
@@ -241,7 +320,7 @@ fn grid(c: &SweepConfig) -> Vec<PointSpec> {
 /// What a run of `spec` is told.
 fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSettings {
     RunSettings {
-        sdk: crate::sut::Sdk::Poolsweep,
+        sdk: spec.sdk,
         mode: spec.client,
         shared_handler_clients: NonZeroUsize::new(c.shared_handler_clients)
             .unwrap_or(NonZeroUsize::MIN),
@@ -296,6 +375,7 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
     let requests = f.samples + f.retries.total;
     let median = f.objects_per_s.median;
     Point {
+        sdk: acc.spec.sdk,
         client: acc.spec.client,
         pool: acc.spec.pool,
         pattern: c.pattern,
@@ -326,6 +406,7 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
         server: acc.server.clone(),
         requests,
         succeeded: f.succeeded,
+        failure: acc.failure(),
     }
 }
 
@@ -361,14 +442,15 @@ async fn finish<R: Run>(run: Arc<R>) -> anyhow::Result<RunReport> {
     Ok(run.finish().await?)
 }
 
-/// Puts the objects GET workloads read (not measured), through the client under test: one
-/// shared client on the Agent with keepAlive and 32 sockets.
+/// Puts the objects GET workloads read (not measured), through the sweep's first client under
+/// test: one shared client on the Agent with keepAlive and 32 sockets.
 async fn populate<C: ClientUnderTest>(
     c: &SweepConfig,
     service: &Service,
     sut: &C,
 ) -> anyhow::Result<()> {
     let spec = PointSpec {
+        sdk: c.sdks.first().copied().unwrap_or_default(),
         client: ClientMode::Shared,
         pool: PoolKind::Agent,
         batch: 32,
@@ -477,7 +559,12 @@ pub async fn run_once<C: ClientUnderTest>(
         Some(Ok(Value::Object(m))) => m,
         _ => Map::new(),
     };
-    let counters = finish(run).await?;
+    // A client that fails to close the run (its runner died at the end) does not lose the
+    // run's requests: they are counted, and the point says why its counters are missing.
+    let (counters, failure) = match finish(run).await {
+        Ok(counters) => (counters, None),
+        Err(e) => (RunReport::default(), Some(format!("{e:#}"))),
+    };
     Ok(RunRecord {
         repetition: rep,
         // A client in its own process reports its process's CPU time; in-process, this
@@ -486,6 +573,7 @@ pub async fn run_once<C: ClientUnderTest>(
         counters,
         server: server_counters,
         cut_by_budget: driven.cut_by_budget,
+        failure,
     })
 }
 
@@ -504,7 +592,7 @@ pub async fn run_sweep<C: ClientUnderTest>(
         c.validate_presets().map_err(|e| anyhow::anyhow!(e))?;
     }
     ensure_bucket(server, &c.bucket).await?;
-    let (service, _ca) = server.service()?;
+    let (service, _ca) = server.service(c.credentials)?;
     let embedded = match server {
         Server::Embedded(mock) => Some(mock),
         Server::External(_) => None,
@@ -522,6 +610,7 @@ pub async fn run_sweep<C: ClientUnderTest>(
     let total = c.runs();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(c.seed);
     let mut done = 0u64;
+    let mut failed_runs = 0u64;
     'rounds: for round in 0..c.repetitions {
         let mut order: Vec<usize> = (0..specs.len()).collect();
         order.shuffle(&mut rng);
@@ -537,11 +626,22 @@ pub async fn run_sweep<C: ClientUnderTest>(
                 repetition: round + 1,
             });
             let seed = c.seed ^ (u64::from(round) << 32) ^ i as u64;
-            let record = run_once(c, server, &service, sut, spec, seed, &mut events).await?;
-            let cut_by_budget = record.cut_by_budget;
-            let run_rate = record.repetition.objects_per_s();
             let acc = &mut accs[i];
-            acc.add(record);
+            // A run that fails is data: its point says why, and the sweep goes on.
+            let (finished, failure) =
+                match run_once(c, server, &service, sut, spec, seed, &mut events).await {
+                    Ok(record) => {
+                        let failure = record.failure.clone();
+                        let finished = (record.repetition.objects_per_s(), record.cut_by_budget);
+                        acc.add(record);
+                        (Some(finished), failure)
+                    }
+                    Err(e) => {
+                        let reason = format!("{e:#}");
+                        acc.fail(reason.clone());
+                        (None, Some(reason))
+                    }
+                };
             let point = acc.point(c);
             let slot = match acc.slot {
                 Some(s) => s,
@@ -553,11 +653,21 @@ pub async fn run_sweep<C: ClientUnderTest>(
             };
             writer.set_point(slot, &point)?;
             done += 1;
-            events(Event::RunFinished {
-                point: &point,
-                objects_per_s: run_rate,
-                cut_by_budget,
-            });
+            if let Some(reason) = &failure {
+                failed_runs += 1;
+                events(Event::RunFailed {
+                    spec,
+                    reason,
+                    measured: finished.is_some(),
+                });
+            }
+            if let Some((objects_per_s, cut_by_budget)) = finished {
+                events(Event::RunFinished {
+                    point: &point,
+                    objects_per_s,
+                    cut_by_budget,
+                });
+            }
         }
     }
     let points = writer.run().points.clone();
@@ -566,5 +676,6 @@ pub async fn run_sweep<C: ClientUnderTest>(
         runs: done,
         total,
         interrupted: done < total,
+        failed_runs,
     })
 }

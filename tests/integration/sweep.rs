@@ -11,6 +11,7 @@ use poolsweep::modes::ClientMode;
 use poolsweep::results::{Meta, ResultWriter, RunFile};
 use poolsweep::sut::{
     ClientUnderTest, ErrorClass, OpReport, PoolsweepClient, Request, Run, RunReport, RunSettings,
+    Sdk,
 };
 use poolsweep::sweep::{Server, SweepConfig, run_sweep};
 use poolsweep::transport::PoolKind;
@@ -65,7 +66,7 @@ async fn sweep_on_mock(
     };
     let mut last_peak = 0;
     let profile_name = profile.name.clone();
-    let sut = PoolsweepClient::new(server.client_config().unwrap());
+    let sut = PoolsweepClient::new(server.client_config(config.credentials).unwrap());
     let summary = run_sweep(config, &server, &sut, &mut writer, &stop, |e| {
         if let poolsweep::sweep::Event::RunStarted { .. } = e {
             // Replace the preset with the test's profile before the run starts (same name,
@@ -149,14 +150,27 @@ struct Fake {
 #[derive(Default)]
 struct FakeRun {
     calls: AtomicU64,
+    /// Fails at `finish`, as a runner that died at the end of a run.
+    dies_at_finish: bool,
 }
 
+/// For sweeps over several SDKs: js-v3 cannot start (its runner is missing), rust-sdk's runs
+/// die at `finish`; poolsweep's run.
 impl ClientUnderTest for Fake {
     type Run = FakeRun;
 
     async fn start(&self, settings: &RunSettings) -> Result<FakeRun, poolsweep::sut::Error> {
         self.started.lock().unwrap().push(settings.clone());
-        Ok(FakeRun::default())
+        match settings.sdk {
+            Sdk::JsV3 => Err(poolsweep::sut::Error::Client {
+                client: "js-v3",
+                message: "js-v3 needs Node.js 20 or newer".to_owned(),
+            }),
+            sdk => Ok(FakeRun {
+                dies_at_finish: sdk == Sdk::RustSdk,
+                ..FakeRun::default()
+            }),
+        }
     }
 }
 
@@ -180,6 +194,12 @@ impl Run for FakeRun {
     }
 
     async fn finish(self) -> Result<RunReport, poolsweep::sut::Error> {
+        if self.dies_at_finish {
+            return Err(poolsweep::sut::Error::Client {
+                client: "rust-sdk",
+                message: "the runner exited".to_owned(),
+            });
+        }
         let calls = self.calls.load(Ordering::Relaxed);
         Ok(RunReport {
             ops: calls,
@@ -258,6 +278,69 @@ async fn another_client_under_test_is_measured_through_the_same_seam() {
         assert_eq!(measured.endpoint, mock.endpoint());
         assert_eq!(measured.credentials.name(), "static");
         assert!(measured.ca_file.is_some());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_that_fail_are_data_and_the_sweep_goes_on() {
+    let mock = mock_s3::MockS3::builder()
+        .storage(mock_s3::StorageMode::Discard)
+        .start()
+        .unwrap();
+    let server = Server::Embedded(mock);
+    let mut config = small(Pattern::Batch, 10, 20);
+    config.sdks = vec![Sdk::Poolsweep, Sdk::JsV3, Sdk::RustSdk];
+    config.clients = vec![ClientMode::Shared];
+    config.max_sockets = vec![Some(2), Some(10)];
+    config.repetitions = 2;
+    config.warmup = 0;
+    let dir = temp_dir("failing-runs");
+    let mut writer = ResultWriter::create(
+        dir.join("run.json"),
+        Meta::collect(serde_json::Value::Null, serde_json::Value::Null, Vec::new()),
+    )
+    .unwrap();
+    let mut failed_events = 0;
+    let summary = run_sweep(
+        &config,
+        &server,
+        &Fake::default(),
+        &mut writer,
+        &AtomicBool::new(false),
+        |e| failed_events += u64::from(matches!(e, poolsweep::sweep::Event::RunFailed { .. })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (summary.runs, summary.total),
+        (12, 12),
+        "every run was tried"
+    );
+    assert_eq!(summary.failed_runs, 8, "js-v3's and rust-sdk's");
+    assert_eq!(failed_events, 8);
+    let run = RunFile::load(dir.join("run.json")).unwrap();
+    assert_eq!(run.points.len(), 6);
+    for p in &run.points {
+        match p.sdk {
+            Sdk::Poolsweep => {
+                assert_eq!((p.failure.as_deref(), p.repetitions), (None, 2));
+            }
+            Sdk::JsV3 => {
+                assert_eq!(
+                    p.failure.as_deref(),
+                    Some("2 runs failed: js-v3: js-v3 needs Node.js 20 or newer")
+                );
+                assert_eq!((p.repetitions, p.requests), (0, 0), "nothing was measured");
+                assert!(p.failed());
+                assert!(p.failure_summary().contains("Node.js"));
+            }
+            Sdk::RustSdk => {
+                assert!(p.failure.as_deref().unwrap().contains("the runner exited"));
+                // Its requests were counted all the same.
+                assert_eq!((p.repetitions, p.succeeded + p.errors.total), (2, 40));
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

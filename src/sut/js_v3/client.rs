@@ -62,6 +62,13 @@ impl JsV3Client {
         }
     }
 
+    /// What it runs ("@aws-sdk/client-s3 3.1178.0, … on Node.js v20.20.2"), or why it cannot
+    /// run.
+    pub fn describe(&self) -> Result<String, String> {
+        let installed = self.installed.as_ref().map_err(Clone::clone)?;
+        installed.describe().map_err(|e| e.to_string())
+    }
+
     /// Why the runner cannot run, if it cannot.
     pub fn unavailable_reason(&self) -> Option<&str> {
         self.installed.as_ref().err().map(String::as_str)

@@ -226,6 +226,51 @@ pub fn ensure_installed(
     })
 }
 
+/// The packages the runner pins (its `package.json` dependencies).
+pub const PINNED: [&str; 3] = [
+    "@aws-sdk/client-s3",
+    "@smithy/node-http-handler",
+    "@aws-sdk/credential-provider-node",
+];
+
+impl Installed {
+    /// The pinned packages' versions as the lockfile records them, name → version.
+    pub fn packages(&self) -> Result<Vec<(String, String)>, InstallError> {
+        let lock = self.dir.join("package-lock.json");
+        let text = std::fs::read_to_string(&lock).map_err(io("reading", &lock))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| InstallError::Io {
+                what: "parsing",
+                path: lock.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
+        Ok(PINNED
+            .iter()
+            .map(|name| {
+                let version = json["packages"][format!("node_modules/{name}")]["version"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_owned();
+                ((*name).to_owned(), version)
+            })
+            .collect())
+    }
+
+    /// "@aws-sdk/client-s3 3.1178.0, … on Node.js v20.20.2".
+    pub fn describe(&self) -> Result<String, InstallError> {
+        let packages: Vec<String> = self
+            .packages()?
+            .into_iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect();
+        Ok(format!(
+            "{} on Node.js {}",
+            packages.join(", "),
+            self.node_version
+        ))
+    }
+}
+
 fn npm_ci(dir: &Path, tools: &Toolchain) -> Result<(), InstallError> {
     let args = ["ci", "--no-audit", "--no-fund", "--loglevel=error"];
     let command = format!(
