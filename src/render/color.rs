@@ -29,3 +29,14 @@ pub(crate) fn batch_color(batch: u32, all_batches: &[u32]) -> RGBColor {
     let i = all_batches.iter().position(|b| *b == batch).unwrap_or(0);
     PALETTE[i % PALETTE.len()]
 }
+
+/// The colour of an S3 client in the charts that overlay them: js-v3 (the SDK the guide is
+/// about) in blue, poolsweep's model in orange, the Rust SDK in bluish green; the same in every
+/// panel.
+pub(crate) fn sdk_color(sdk: crate::sut::Sdk) -> RGBColor {
+    match sdk {
+        crate::sut::Sdk::JsV3 => PALETTE[0],
+        crate::sut::Sdk::Poolsweep => PALETTE[1],
+        crate::sut::Sdk::RustSdk => PALETTE[2],
+    }
+}

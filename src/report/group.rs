@@ -1,10 +1,11 @@
 //! Splits a run into chart groups and turns a group's points into chart data.
 //!
-//! A group is every point with the same (pool, pattern, op, profile): within a group the
+//! A group is every point with the same (SDK, pool, pattern, op, profile): within a group the
 //! charts compare client modes (panels), batch sizes (colours) and maxSockets (x axis), the
 //! three dimensions the sweep is about. The group with most points is the main one; it is
-//! drawn first, under the plain chart names, and the only one that gets the knee markers,
-//! because recommendations are keyed by (client, batch) alone.
+//! drawn first, under the plain chart names. Knee markers are drawn in the groups the
+//! recommendations were made from (the analysis' main (pool, pattern, op, profile), one group
+//! per SDK), each with its own SDK's knees.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::modes::ClientMode;
 use crate::render::Error;
 use crate::render::format::human_bytes;
 use crate::results::RunFile;
+use crate::sut::Sdk;
 use crate::transport::PoolKind;
 use crate::workload::{Op, Pattern};
 
@@ -110,6 +112,7 @@ impl ChartKind {
 /// What the points of a group have in common.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct GroupKey {
+    pub(crate) sdk: Sdk,
     pub(crate) pool: PoolKind,
     pub(crate) pattern: Pattern,
     pub(crate) op: Op,
@@ -123,8 +126,11 @@ pub(crate) struct Group<'a> {
     pub(crate) points: Vec<&'a Point>,
     /// Empty for the main group, else a file-name-safe group name.
     pub(crate) suffix: String,
-    /// Whether this is the main group (most points; knee markers drawn here).
+    /// Whether this is the main group (most points, drawn first).
     pub(crate) is_main: bool,
+    /// Whether the recommendations were made from this group's points (knee markers drawn
+    /// here, its SDK's).
+    pub(crate) recommended: bool,
 }
 
 /// Groups a run's points, main group first, the rest in order of first appearance.
@@ -132,6 +138,7 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for p in &run.points {
         let key = GroupKey {
+            sdk: p.sdk,
             pool: p.pool,
             pattern: p.pattern,
             op: p.op,
@@ -144,22 +151,45 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
                 points: vec![p],
                 suffix: String::new(),
                 is_main: false,
+                recommended: false,
             }),
         }
     }
-    // Stable: on a tie the group that appeared first stays main.
-    if let Some(main) =
-        (0..groups.len()).max_by_key(|&i| (groups[i].points.len(), std::cmp::Reverse(i)))
-    {
+    // Stable: on a tie the group of the first SDK (poolsweep's), then the one that appeared
+    // first, is main.
+    if let Some(main) = (0..groups.len()).max_by_key(|&i| {
+        (
+            groups[i].points.len(),
+            std::cmp::Reverse(groups[i].key.sdk),
+            std::cmp::Reverse(i),
+        )
+    }) {
         let g = groups.remove(main);
         groups.insert(0, g);
     }
+    let analysed = crate::analysis::main_group(&run.points)
+        .first()
+        .map(|p| (p.pool, p.pattern, p.op, p.profile.clone()));
+    let several_sdks = groups.iter().any(|g| g.key.sdk != groups[0].key.sdk);
     let mut used = std::collections::BTreeSet::new();
     for (i, g) in groups.iter_mut().enumerate() {
         g.is_main = i == 0;
+        g.recommended = analysed
+            .as_ref()
+            .is_some_and(|(pool, pattern, op, profile)| {
+                (g.key.pool, g.key.pattern, g.key.op, &g.key.profile)
+                    == (*pool, *pattern, *op, profile)
+            });
         if i > 0 {
+            // The SDK is named whenever the run holds several, so that no group of one SDK
+            // looks like the plain group of another.
+            let sdk = if several_sdks || g.key.sdk != Sdk::Poolsweep {
+                format!("{}-", g.key.sdk)
+            } else {
+                String::new()
+            };
             let base = slug(&format!(
-                "{}-{}-{}-{}",
+                "{sdk}{}-{}-{}-{}",
                 g.key.pool, g.key.pattern, g.key.op, g.key.profile
             ));
             let mut s = base.clone();
@@ -188,12 +218,12 @@ fn slug(s: &str) -> String {
 }
 
 impl Group<'_> {
-    /// "pool agent · pattern batch · op put · profile s3-like".
+    /// "sdk poolsweep · pool agent · pattern batch · op put · profile s3-like".
     pub(crate) fn title(&self) -> String {
         let k = &self.key;
         format!(
-            "pool {} · pattern {} · op {} · profile {}",
-            k.pool, k.pattern, k.op, k.profile
+            "sdk {} · pool {} · pattern {} · op {} · profile {}",
+            k.sdk, k.pool, k.pattern, k.op, k.profile
         )
     }
 
@@ -257,9 +287,10 @@ impl Group<'_> {
         let n = |v: u64| v as f64;
         match kind {
             ChartKind::Throughput => {
-                let knees = if self.is_main {
+                let knees = if self.recommended {
                     run.recommendations
                         .iter()
+                        .filter(|r| r.sdk == self.key.sdk)
                         .map(|r| Knee {
                             client: r.client.to_string(),
                             batch: r.batch,
@@ -285,9 +316,10 @@ impl Group<'_> {
             }
             ChartKind::Heatmap => {
                 let knee = |p: &Point| {
-                    self.is_main
+                    self.recommended
                         && run.recommendations.iter().any(|r| {
-                            r.client == p.client
+                            r.sdk == p.sdk
+                                && r.client == p.client
                                 && r.batch == p.batch
                                 && r.knee_max_sockets == p.max_sockets
                         })

@@ -27,6 +27,7 @@
 mod charts;
 mod group;
 mod page;
+mod sdks;
 
 use std::path::Path;
 
@@ -73,8 +74,39 @@ pub fn render(
         }
         drawn.push(files);
     }
+    let compared = sdks::compared(run);
+    if let Some(c) = &compared {
+        let path = out_dir.join(sdks::CHART);
+        let subtitle = groups
+            .iter()
+            .find(|g| g.recommended)
+            .map(|g| {
+                let k = &g.key;
+                format!(
+                    "pool {} · pattern {} · op {} · profile {} · SDKs {}",
+                    k.pool,
+                    k.pattern,
+                    k.op,
+                    k.profile,
+                    c.sdks
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .unwrap_or_default();
+        charts::sdks::draw(&c.chart(run, subtitle), &path).map_err(render::Error::from)?;
+        charts.push(path);
+    }
     let criterion_href = criterion_index.map(|p| page::relative_href(out_dir, p));
-    let html = page::render_html(run, &groups, &drawn, criterion_href.as_deref())?;
+    let html = page::render_html(
+        run,
+        &groups,
+        &drawn,
+        compared.as_ref().map(|c| c.view(run)),
+        criterion_href.as_deref(),
+    )?;
     let index = out_dir.join("index.html");
     std::fs::write(&index, html).map_err(|source| render::Error::Write {
         path: index.clone(),

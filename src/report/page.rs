@@ -9,12 +9,13 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use super::group::{ChartKind, Group};
+use super::sdks::SdksView;
 use crate::analysis::Recommendation;
 use crate::metrics::{Point, display_max_sockets};
 use crate::render::Error;
 use crate::results::RunFile;
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("index.html", include_str!("templates/index.html")),
     ("style.css", crate::render::STYLE_CSS),
     (
@@ -24,12 +25,19 @@ const TEMPLATES: [(&str, &str); 6] = [
     ("failures.html", include_str!("templates/failures.html")),
     ("points.html", include_str!("templates/points.html")),
     ("meta.html", include_str!("templates/meta.html")),
+    ("sdks.html", include_str!("templates/sdks.html")),
 ];
 
 #[derive(Debug, Serialize)]
 struct Page<'a> {
     run: RunSummary,
     notes: Vec<String>,
+    /// Where every client's credentials came from, in a sentence.
+    credentials: String,
+    /// The SDKs compared, when the run measured more than one.
+    sdks: Option<SdksView>,
+    /// Whether the recommendations span more than one SDK (an SDK column is shown).
+    several_sdks: bool,
     recommendations: Vec<RecRow>,
     failures: Vec<FailureRow>,
     groups: Vec<GroupView>,
@@ -52,6 +60,7 @@ struct RunSummary {
 
 #[derive(Debug, Serialize)]
 struct RecRow {
+    sdk: String,
     client: String,
     batch: u32,
     knee: String,
@@ -130,14 +139,17 @@ struct KeyValue {
     value: String,
 }
 
-/// Renders `index.html` for `run`; `drawn[i]` lists the chart files of `groups[i]`.
+/// Renders `index.html` for `run`; `drawn[i]` lists the chart files of `groups[i]`; `sdks`
+/// is the comparison of the SDKs measured, when there are several.
 pub(crate) fn render_html(
     run: &RunFile,
     groups: &[Group<'_>],
     drawn: &[Vec<(ChartKind, String)>],
+    sdks: Option<SdksView>,
     criterion_href: Option<&str>,
 ) -> Result<String, Error> {
-    let page = build(run, groups, drawn, criterion_href);
+    let mut page = build(run, groups, drawn, criterion_href);
+    page.sdks = sdks;
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -158,41 +170,59 @@ fn build<'a>(
 ) -> Page<'a> {
     let meta = &run.meta;
     let failed: Vec<&Point> = run.points.iter().filter(|p| p.failed()).collect();
-    let main = groups.first();
 
     let mut notes = Vec::new();
+    let recommended: Vec<&Point> = groups
+        .iter()
+        .filter(|g| g.recommended)
+        .flat_map(|g| g.points.iter().copied())
+        .collect();
     if groups.len() > 1 {
+        let from: Vec<String> = groups
+            .iter()
+            .filter(|g| g.recommended)
+            .map(Group::title)
+            .collect();
         notes.push(format!(
-            "This run holds {} groups of points (different pool, pattern, op or profile); each has its own charts \
-             below. Recommendations are keyed by client and batch only, so they and the knee markers refer to the \
-             first group, which has the most points: {}.",
+            "This run holds {} groups of points (different SDK, pool, pattern, op or profile); each has its own \
+             charts below. Recommendations, and the knee markers, are made from {}.",
             groups.len(),
-            groups[0].title()
+            if from.is_empty() {
+                "none of them".to_owned()
+            } else {
+                from.join("; ")
+            }
         ));
     }
-    if let (Some(main), false) = (main, run.recommendations.is_empty()) {
-        let mut missing: Vec<(crate::modes::ClientMode, u32)> = main
-            .points
+    if !recommended.is_empty() && !run.recommendations.is_empty() {
+        let mut missing: Vec<(crate::sut::Sdk, crate::modes::ClientMode, u32)> = recommended
             .iter()
-            .map(|p| (p.client, p.batch))
-            .filter(|&(c, b)| {
+            .map(|p| (p.sdk, p.client, p.batch))
+            .filter(|&(s, c, b)| {
                 !run.recommendations
                     .iter()
-                    .any(|r| r.client == c && r.batch == b)
+                    .any(|r| r.sdk == s && r.client == c && r.batch == b)
             })
             .collect();
         missing.sort_unstable();
         missing.dedup();
         if !missing.is_empty() {
-            let all_failed = missing.iter().all(|&(c, b)| {
-                main.points
+            let all_failed = missing.iter().all(|&(s, c, b)| {
+                recommended
                     .iter()
-                    .filter(|p| p.client == c && p.batch == b)
+                    .filter(|p| p.sdk == s && p.client == c && p.batch == b)
                     .all(|p| p.failed())
             });
+            let several = groups.iter().filter(|g| g.recommended).count() > 1;
             let names: Vec<String> = missing
                 .iter()
-                .map(|(c, b)| format!("{c} batch {b}"))
+                .map(|(s, c, b)| {
+                    if several {
+                        format!("{s} {c} batch {b}")
+                    } else {
+                        format!("{c} batch {b}")
+                    }
+                })
                 .collect();
             notes.push(format!(
                 "No recommendation for {}: {}",
@@ -215,7 +245,7 @@ fn build<'a>(
     let recommendations = run
         .recommendations
         .iter()
-        .map(|r| rec_row(r, main))
+        .map(|r| rec_row(r, groups))
         .collect();
     let failures = failed
         .iter()
@@ -310,6 +340,22 @@ fn build<'a>(
         },
     ];
 
+    let several_sdks = run
+        .recommendations
+        .iter()
+        .any(|r| r.sdk != run.recommendations[0].sdk);
+    let credentials = credentials_sentence(run);
+    let mut meta_rows = meta_rows;
+    meta_rows.push(KeyValue {
+        key: "Credentials",
+        value: credentials.clone(),
+    });
+    for (sdk, what) in &meta.sdks {
+        meta_rows.push(KeyValue {
+            key: "Client measured",
+            value: format!("{sdk}: {what}"),
+        });
+    }
     Page {
         run: RunSummary {
             date: meta.date.clone(),
@@ -323,6 +369,9 @@ fn build<'a>(
             groups: groups.len(),
         },
         notes,
+        credentials,
+        sdks: None,
+        several_sdks,
         recommendations,
         failures,
         groups: group_views,
@@ -334,14 +383,14 @@ fn build<'a>(
     }
 }
 
-fn rec_row(r: &Recommendation, main: Option<&Group<'_>>) -> RecRow {
+fn rec_row(r: &Recommendation, groups: &[Group<'_>]) -> RecRow {
     let tput_at = |ms: Option<u32>| {
-        main.and_then(|g| {
-            g.points
-                .iter()
-                .find(|p| p.client == r.client && p.batch == r.batch && p.max_sockets == ms)
-        })
-        .map(|p| p.objects_per_s.median)
+        groups
+            .iter()
+            .filter(|g| g.recommended && g.key.sdk == r.sdk)
+            .flat_map(|g| g.points.iter())
+            .find(|p| p.client == r.client && p.batch == r.batch && p.max_sockets == ms)
+            .map(|p| p.objects_per_s.median)
     };
     let best = tput_at(r.best_max_sockets);
     let knee = tput_at(r.knee_max_sockets);
@@ -349,6 +398,7 @@ fn rec_row(r: &Recommendation, main: Option<&Group<'_>>) -> RecRow {
         |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{} obj/s", int_f(v)));
     let rot = &r.rule_of_thumb;
     RecRow {
+        sdk: r.sdk.to_string(),
         client: r.client.to_string(),
         batch: r.batch,
         knee: display_max_sockets(r.knee_max_sockets).to_string(),
@@ -371,6 +421,20 @@ fn rec_row(r: &Recommendation, main: Option<&Group<'_>>) -> RecRow {
             .map_or_else(String::new, |v| format!("{} vs best", signed_pct(v))),
         rule_bad: rot.vs_best_pct.is_some_and(|v| v < -5.0),
         reason: r.reason.clone(),
+    }
+}
+
+/// Where the run's clients took their credentials from, from its config.
+fn credentials_sentence(run: &RunFile) -> String {
+    let kind = run
+        .meta
+        .config
+        .get("credentials")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<crate::sut::CredentialKind>(v).ok());
+    match kind {
+        Some(k) => format!("{k}: {}", k.describe()),
+        None => "not recorded (a file from before credentials were recorded)".to_owned(),
     }
 }
 
@@ -427,7 +491,7 @@ fn int(v: u64) -> String {
 }
 
 /// A float rounded to an integer with thousands separators.
-fn int_f(v: f64) -> String {
+pub(super) fn int_f(v: f64) -> String {
     if v.is_finite() && v >= 0.0 {
         int(v.round() as u64)
     } else {

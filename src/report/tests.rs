@@ -329,3 +329,58 @@ fn missing_result_file_error_names_it() {
     let err = render_from_file(&out.path().join("nope.json"), out.path()).unwrap_err();
     assert!(err.to_string().contains("nope.json"), "{err}");
 }
+
+#[test]
+fn a_run_of_several_sdks_overlays_their_curves_and_gives_the_ratios() {
+    let mut run = fixtures::small();
+    run.meta.config = serde_json::json!({ "credentials": "container" });
+    run.meta.sdks.insert(
+        "js-v3".to_owned(),
+        "@aws-sdk/client-s3 3.1178.0 on Node.js v20".to_owned(),
+    );
+    let js: Vec<crate::metrics::Point> = run
+        .points
+        .iter()
+        .map(|p| {
+            let mut q = p.clone();
+            q.sdk = crate::sut::Sdk::JsV3;
+            q.objects_per_s.median *= 0.5;
+            q.objects_per_s.min *= 0.5;
+            q.objects_per_s.max *= 0.5;
+            q
+        })
+        .collect();
+    run.points.extend(js);
+    run.recommendations = crate::analysis::recommend(&run.points);
+    let out = TempDir::new("report-sdks");
+    let files = render(&run, out.path(), None).unwrap();
+    let sdks_svg = out.path().join("sdks.svg");
+    assert!(files.charts.contains(&sdks_svg));
+    let texts = svg_texts(&sdks_svg);
+    assert_has(&texts, charts::sdks::TITLE, "sdks.svg");
+    assert_has(&texts, "js-v3", "sdks.svg");
+    assert_has(&texts, "poolsweep", "sdks.svg");
+    assert!(
+        texts.iter().any(|t| t.starts_with("js-v3 knee")),
+        "each SDK's knee is marked: {texts:?}"
+    );
+    // Each SDK also gets its own group of charts.
+    assert!(
+        out.path()
+            .join("throughput-js-v3-agent-batch-put-s3-like.svg")
+            .is_file()
+    );
+    let html = std::fs::read_to_string(&files.index).unwrap();
+    assert!(html.contains("id=\"sdks\""));
+    assert!(
+        html.contains("×2.00"),
+        "poolsweep is twice js-v3's objects/s"
+    );
+    assert!(html.contains("Credentials: container"));
+    assert!(html_unescape(&html).contains("@aws-sdk/client-s3 3.1178.0"));
+    assert!(
+        html.contains("<th>SDK</th>"),
+        "recommendations name their SDK"
+    );
+    assert_links_exist(&html, out.path());
+}

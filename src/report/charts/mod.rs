@@ -10,6 +10,7 @@
 pub(crate) mod errors;
 pub(crate) mod heatmap;
 pub(crate) mod latency;
+pub(crate) mod sdks;
 pub(crate) mod sockets;
 pub(crate) mod throughput;
 
