@@ -1,7 +1,10 @@
 //! The real AWS SDK for JavaScript v3 (`runners/js-v3`) against the embedded mock, counted by
 //! the runner and by the server; and the runner as a child process: handshake, crashes,
-//! hangs, lines that are not the protocol, no orphan. Without Node.js every test here says so
-//! in one line and passes.
+//! hangs, lines that are not the protocol, no orphan; a sweep of js-v3 beside poolsweep's
+//! client (the same counts); and the `poolsweep` binary with js-v3 killed, interrupted once or
+//! twice (no runner left behind), or without Node.js (js-v3's points failed with the reason,
+//! the others measured). Without Node.js every test that needs it says so in one line and
+//! passes.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -579,5 +582,310 @@ async fn a_client_starts_a_new_runner_after_one_broke_and_reports_an_unusable_on
         client.start(&wrong).await,
         Err(poolsweep::sut::Error::Unsupported { .. })
     ));
+    cleanup(&dir);
+}
+
+// The `poolsweep` binary with js-v3: no runner outlives it, however it ends; without Node.js
+// the sweep measures the other SDKs and says why js-v3's points failed.
+
+/// The js-v3 runners that process `parent` started and that are still its children.
+fn runners_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid …": the fields after the command name.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains("runner.mjs") {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A js-v3 sweep long enough to be interrupted mid-way (24 runs of 40 PUTs on `s3-like`),
+/// started; and its result file. The sweep's runner is up once the first point is written.
+fn long_js_v3_sweep(name: &str) -> (std::process::Child, PathBuf, Vec<u32>) {
+    let dir = crate::sweep::temp_dir(name);
+    let out = dir.join("run.json");
+    let child = crate::sweep::poolsweep()
+        .args([
+            "sweep",
+            "--sdk",
+            "js-v3",
+            "--no-progress",
+            "--profile",
+            "s3-like",
+            "--max-sockets",
+            "1,2,3,4,5,6,7,8",
+            "--batch",
+            "8",
+            "--clients",
+            "shared",
+            "--objects",
+            "40",
+            "--repetitions",
+            "3",
+            "--warmup",
+            "0",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::sweep::wait_for_points(&out, 1);
+    let runners = runners_of(child.id());
+    assert_eq!(runners.len(), 1, "one runner serves the sweep: {runners:?}");
+    (child, out, runners)
+}
+
+/// Waits (bounded) for `child` to exit and returns its exit code.
+fn exit_code(child: &mut std::process::Child) -> Option<i32> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the sweep did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_sweep_killed_mid_run_leaves_no_runner_behind() {
+    if installed().is_none() {
+        return;
+    }
+    let (mut child, out, runners) = long_js_v3_sweep("js-kill");
+    // SIGKILL: nothing of poolsweep runs after it, no destructor, no signal handler. The
+    // runner sees its stdin close and exits.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for pid in runners {
+        assert!(wait_gone(pid).await, "runner {pid} outlived a killed sweep");
+    }
+    let run = poolsweep::results::RunFile::load(&out).expect("the file is valid after a kill");
+    assert!(run.points.iter().all(|p| p.sdk == Sdk::JsV3 && !p.failed()));
+    cleanup(out.parent().unwrap());
+}
+
+#[tokio::test]
+async fn ctrl_c_finishes_the_run_then_stops_the_runner_and_keeps_the_points() {
+    if installed().is_none() {
+        return;
+    }
+    let (mut child, out, runners) = long_js_v3_sweep("js-sigint");
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(130));
+    for pid in runners {
+        assert!(wait_gone(pid).await, "runner {pid} outlived the sweep");
+    }
+    let run = poolsweep::results::RunFile::load(&out).unwrap();
+    let runs: u32 = run.points.iter().map(|p| p.repetitions).sum();
+    assert!((1..24).contains(&runs), "{runs} runs kept of 24");
+    assert!(
+        run.points.iter().all(|p| !p.failed()),
+        "the last run finished"
+    );
+    cleanup(out.parent().unwrap());
+}
+
+#[tokio::test]
+async fn a_second_ctrl_c_stops_at_once_and_leaves_no_runner_behind() {
+    if installed().is_none() {
+        return;
+    }
+    let (mut child, out, runners) = long_js_v3_sweep("js-sigint2");
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    interrupt(&child);
+    assert_eq!(exit_code(&mut child), Some(130));
+    for pid in runners {
+        assert!(wait_gone(pid).await, "runner {pid} outlived the sweep");
+    }
+    assert!(poolsweep::results::RunFile::load(&out).is_ok());
+    cleanup(out.parent().unwrap());
+}
+
+#[test]
+fn without_node_js_v3_points_fail_with_the_reason_and_the_others_are_measured() {
+    let dir = crate::sweep::temp_dir("no-node");
+    let out = dir.join("run.json");
+    // No `node` (nor `npm`) on PATH, as on a machine without Node.js.
+    let empty = dir.join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = crate::sweep::poolsweep()
+        .args([
+            "sweep",
+            "--sdk",
+            "poolsweep,js-v3,rust-sdk",
+            "--no-progress",
+            "--profile",
+            "ideal",
+            "--max-sockets",
+            "2",
+            "--batch",
+            "4",
+            "--clients",
+            "shared,per-request",
+            "--objects",
+            "8",
+            "--repetitions",
+            "1",
+            "--warmup",
+            "0",
+            "--out",
+        ])
+        .arg(&out)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("js-v3 cannot run, its points will be marked failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 runs failed"), "{stderr}");
+    let run = poolsweep::results::RunFile::load(&out).unwrap();
+    assert_eq!(run.points.len(), 6, "every point of every SDK");
+    for p in &run.points {
+        if p.sdk == Sdk::JsV3 {
+            let why = p.failure.as_deref().unwrap_or_default();
+            assert!(why.contains("needs Node.js 20 or newer"), "{why}");
+            assert!(why.contains("npm ci --prefix"), "the command to run: {why}");
+            assert_eq!(p.requests, 0);
+        } else {
+            assert!(!p.failed(), "{}: {:?}", p.sdk, p.failure);
+            assert_eq!(p.succeeded, 8);
+        }
+    }
+    assert!(
+        run.meta.sdks["js-v3"].starts_with("unavailable: "),
+        "{:?}",
+        run.meta.sdks
+    );
+    cleanup(&dir);
+}
+
+#[tokio::test]
+async fn a_sweep_of_js_v3_beside_poolsweep_counts_the_same_sockets_handshakes_and_fetches() {
+    let Some(installed) = installed() else { return };
+    use poolsweep::sut::{CredentialKind, PoolsweepClient, SdkClients};
+    use poolsweep::sweep::{Server, SweepConfig, run_sweep};
+    // Container credentials: every client's chain fetches, so a client per request pays.
+    let mock = mock_s3::MockS3::builder()
+        .storage(mock_s3::StorageMode::Discard)
+        .metadata_listener()
+        .start()
+        .unwrap();
+    let server = Server::Embedded(mock);
+    let config = SweepConfig {
+        sdks: vec![Sdk::Poolsweep, Sdk::JsV3],
+        max_sockets: vec![Some(1), Some(10), None],
+        batches: vec![10],
+        clients: vec![ClientMode::Shared, ClientMode::PerRequest],
+        profiles: vec!["ideal".to_owned()],
+        credentials: CredentialKind::Container,
+        objects: 100,
+        repetitions: 1,
+        warmup: 0,
+        time_budget: Duration::from_secs(60),
+        ..SweepConfig::default()
+    };
+    let clients = SdkClients::new()
+        .poolsweep(PoolsweepClient::new(
+            server.client_config(config.credentials).unwrap(),
+        ))
+        .js_v3(JsV3Client::new(installed));
+    let dir = crate::sweep::temp_dir("js-v3-beside");
+    let mut writer = poolsweep::results::ResultWriter::create(
+        dir.join("run.json"),
+        poolsweep::results::Meta::collect(
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            Vec::new(),
+        ),
+    )
+    .unwrap();
+    let summary = run_sweep(
+        &config,
+        &server,
+        &clients,
+        &mut writer,
+        &std::sync::atomic::AtomicBool::new(false),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((summary.runs, summary.failed_runs), (12, 0));
+    let run = writer.finish();
+    let counts = |p: &poolsweep::metrics::Point| {
+        (
+            p.sockets_opened,
+            p.tls_full,
+            p.tls_resumed,
+            p.server["connections_accepted"].as_u64(),
+            p.server["credential_fetches"]["container"].as_u64(),
+            p.succeeded,
+        )
+    };
+    for js in run.points.iter().filter(|p| p.sdk == Sdk::JsV3) {
+        let ours = run
+            .points
+            .iter()
+            .find(|p| {
+                p.sdk == Sdk::Poolsweep
+                    && (p.client, p.max_sockets, p.batch) == (js.client, js.max_sockets, js.batch)
+            })
+            .expect("the same point of poolsweep's client");
+        assert_eq!(
+            counts(js),
+            counts(ours),
+            "{} maxSockets {:?}: js-v3 vs poolsweep",
+            js.client,
+            js.max_sockets
+        );
+        let (sockets, fetches) = match (js.client, js.max_sockets) {
+            (ClientMode::PerRequest, _) => (100, 100),
+            (_, Some(1)) => (1, 1),
+            _ => (10, 1),
+        };
+        assert_eq!(
+            (
+                js.sockets_opened,
+                js.server["credential_fetches"]["container"].as_u64()
+            ),
+            (sockets, Some(fetches)),
+            "{} maxSockets {:?}",
+            js.client,
+            js.max_sockets
+        );
+    }
     cleanup(&dir);
 }

@@ -17,7 +17,7 @@ use poolsweep::sweep::{Server, SweepConfig, run_sweep};
 use poolsweep::transport::PoolKind;
 use poolsweep::workload::Pattern;
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("poolsweep-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -345,12 +345,12 @@ async fn runs_that_fail_are_data_and_the_sweep_goes_on() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn poolsweep() -> Command {
+pub(crate) fn poolsweep() -> Command {
     Command::new(env!("CARGO_BIN_EXE_poolsweep"))
 }
 
 /// Waits until the result file at `path` holds at least `n` points (bounded).
-fn wait_for_points(path: &Path, n: usize) -> RunFile {
+pub(crate) fn wait_for_points(path: &Path, n: usize) -> RunFile {
     let start = Instant::now();
     loop {
         if let Ok(run) = RunFile::load(path)
