@@ -259,7 +259,14 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
 
 /// The quoted hex ETag of a single-part object.
 pub fn etag_of(digest: &[u8; 16]) -> String {
-    format!("\"{}\"", hex::encode(digest))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut etag = [b'"'; 34];
+    for (i, b) in digest.iter().enumerate() {
+        etag[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        etag[2 + 2 * i] = HEX[usize::from(b & 0xF)];
+    }
+    // Quotes and hex digits: ASCII.
+    String::from_utf8(etag.to_vec()).unwrap_or_default()
 }
 
 /// Decodes a `Content-MD5` header: base64 of exactly 16 bytes.

@@ -43,16 +43,29 @@ impl RequestId {
 
     /// The extended id (`x-amz-id-2`, `HostId`).
     pub fn host_id(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode([&self.id[..], b"mock-s3/host"].concat())
+        String::from_utf8_lossy(&self.host_id_bytes()).into_owned()
+    }
+
+    /// [`host_id`](Self::host_id) on the stack: base64 of the id and `mock-s3/host`.
+    fn host_id_bytes(&self) -> [u8; 40] {
+        let mut raw = [0u8; 28];
+        raw[..16].copy_from_slice(&self.id);
+        raw[16..].copy_from_slice(b"mock-s3/host");
+        let mut out = [0u8; 40];
+        // 28 bytes are 40 base64 characters (with one `=` of padding): it always fits.
+        let _ = base64::engine::general_purpose::STANDARD.encode_slice(raw, &mut out);
+        out
     }
 
     /// Adds `x-amz-request-id` and `x-amz-id-2` to a response.
     pub fn stamp(&self, headers: &mut http::HeaderMap) {
+        const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
+        const ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
         if let Ok(v) = HeaderValue::from_bytes(&self.id) {
-            headers.insert("x-amz-request-id", v);
+            headers.insert(REQUEST_ID, v);
         }
-        if let Ok(v) = HeaderValue::from_str(&self.host_id()) {
-            headers.insert("x-amz-id-2", v);
+        if let Ok(v) = HeaderValue::from_bytes(&self.host_id_bytes()) {
+            headers.insert(ID_2, v);
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`config`]: validated settings ([`Config`]) and their defaults.
 //! - [`tls`]: the crypto provider, the generated CA and leaf certificate, the rustls server config.
 //! - [`server`]: the accept loop: one function of (listener, TLS config, shutdown).
+//! - [`head_timer`]: hyper's header-read timeout on one tokio timer per connection.
 //! - [`handle`]: [`MockS3`], the embeddable server on its own runtime threads.
 //! - [`metrics`]: exact counters kept in atomics, and the server threads' CPU time.
 //! - [`cpu`]: CPU time of a set of threads in nanoseconds (per-thread kernel accounting).
@@ -25,6 +26,7 @@
 //! - [`error`]: the one error type, rendered as S3's XML.
 //! - [`xml`]: request and response bodies.
 //! - [`checksum`]: Content-MD5 and the `x-amz-checksum-*` algorithms.
+//! - [`body_md5`]: a body's MD5 (its ETag), hashed once per distinct body on each thread.
 //! - [`cli`]: the standalone binary's flags.
 //!
 //! # Examples
@@ -37,6 +39,7 @@
 //! ```
 
 pub mod auth;
+pub mod body_md5;
 pub mod checksum;
 pub mod cli;
 pub mod config;
@@ -44,6 +47,7 @@ pub mod cpu;
 pub mod credentials;
 pub mod error;
 pub mod handle;
+pub mod head_timer;
 pub mod metadata;
 pub mod metrics;
 pub mod ops;

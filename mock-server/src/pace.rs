@@ -61,7 +61,11 @@ where
             ready!(wait.as_mut().poll(cx));
             this.wait = None;
         }
-        let start = *this.start.get_or_insert_with(Instant::now);
+        // The clock starts at the first poll; it is read only when pacing.
+        let start = match this.bytes_per_s {
+            Some(_) => Some(*this.start.get_or_insert_with(Instant::now)),
+            None => None,
+        };
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => {
                 if let Some(stall) = this.stall {
@@ -77,7 +81,9 @@ where
             }
             Poll::Ready(Some(Ok(frame))) => {
                 this.stall_timer = None;
-                if let (Some(rate), Some(data)) = (this.bytes_per_s, frame.data_ref()) {
+                if let (Some(rate), Some(start), Some(data)) =
+                    (this.bytes_per_s, start, frame.data_ref())
+                {
                     this.passed += data.remaining() as u64;
                     let due = start + Duration::from_secs_f64(this.passed as f64 / rate);
                     if due > Instant::now() {

@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -267,7 +267,7 @@ async fn finish(listener: TcpListener, app: &App) {
 async fn serve<IO>(
     io: IO,
     peer: SocketAddr,
-    app: &App,
+    app: &Arc<App>,
     router: Router,
     cohort: &mut crate::reset::ConnectionGuard,
 ) where
@@ -275,17 +275,17 @@ async fn serve<IO>(
 {
     let profile = app.profile();
     let max_requests = profile.connections.max_requests_per_connection;
-    let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let metrics = app.metrics.clone();
-    let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-        req.extensions_mut().insert(Peer(peer));
+    let served = std::sync::atomic::AtomicU64::new(0);
+    let s3_app = app.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let call = router.clone().call(req);
-        let metrics = metrics.clone();
+        // The Nth response says so; hyper then closes the connection after it.
+        let last = max_requests.is_some_and(|max| n >= max);
+        let metrics = last.then(|| s3_app.metrics.clone());
+        let call = route(&router, &s3_app, peer, req);
         async move {
-            let mut resp = call.await?;
-            if max_requests.is_some_and(|max| n >= max) {
-                // The Nth response says so; hyper then closes the connection after it.
+            let mut resp = call.await;
+            if let Some(metrics) = metrics {
                 resp.headers_mut().insert(
                     http::header::CONNECTION,
                     http::HeaderValue::from_static("close"),
@@ -295,20 +295,30 @@ async fn serve<IO>(
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
+    // hyper's header-read timeout, which also closes a keep-alive connection left idle, on
+    // one timer per connection (see `head_timer`).
+    let deadline = crate::head_timer::Deadline::default();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
+    http.timer(deadline.timer())
         .header_read_timeout(Duration::from_millis(profile.connections.idle_timeout_ms))
         .keep_alive(true)
         .max_buf_size(app.config.max_header_bytes.max(8192));
     let conn = http.serve_connection(TokioIo::new(HeadErrors::new(io)), service);
     tokio::pin!(conn);
+    // The connection first, then the timer that fires its deadlines (see `head_timer`).
     let outcome = tokio::select! {
+        biased;
         r = conn.as_mut() => r,
         () = cohort.closing() => {
             // Reset or shutdown: an idle connection closes now, a busy one after its response.
             conn.as_mut().graceful_shutdown();
-            conn.await
+            tokio::select! {
+                biased;
+                r = conn.as_mut() => r,
+                never = deadline.drive() => match never {},
+            }
         }
+        never = deadline.drive() => match never {},
     };
     if let Err(e) = outcome {
         if e.is_timeout() {
@@ -318,6 +328,73 @@ async fn serve<IO>(
             tracing::debug!(%peer, "connection ended: {e}");
         }
     }
+}
+
+/// The admin API (`/__mock/...`) through the router, with the peer's address for its
+/// loopback check; every other request straight to [`ops::handle`], the router's fallback,
+/// without the router's per-request work (path matching, boxed handler futures, extensions)
+/// on the path every S3 request takes. The response is finished as the router finishes its
+/// fallback's ([`finish_fallback`]), so both ways answer byte for byte alike.
+fn route(
+    router: &Router,
+    app: &Arc<App>,
+    peer: SocketAddr,
+    mut req: http::Request<Incoming>,
+) -> futures_util::future::Either<
+    impl Future<Output = axum::response::Response> + use<>,
+    impl Future<Output = axum::response::Response> + use<>,
+> {
+    use futures_util::future::Either;
+    if req.uri().path().starts_with("/__mock/") {
+        req.extensions_mut().insert(Peer(peer));
+        let call = router.clone().call(req);
+        Either::Left(async move {
+            match call.await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        })
+    } else {
+        let method = req.method().clone();
+        // Boxed once here rather than moved through every layer above: an S3 request's
+        // future holds its body checks (hash states) and is large.
+        let call = Box::pin(ops::handle(app.clone(), req));
+        Either::Right(async move { finish_fallback(&method, call.await) })
+    }
+}
+
+/// What axum's router does to a response of its fallback (a top-level route): a CONNECT's
+/// success loses any body, any other response gets `Content-Length` from its body's exact
+/// size when it has none, and a HEAD's body is dropped (axum 0.8, `routing/route.rs`,
+/// `RouteFuture::poll`).
+fn finish_fallback(
+    method: &http::Method,
+    mut resp: axum::response::Response,
+) -> axum::response::Response {
+    use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    use http_body::Body as _;
+    if *method == http::Method::CONNECT && resp.status().is_success() {
+        if resp.headers().contains_key(CONTENT_LENGTH)
+            || resp.headers().contains_key(TRANSFER_ENCODING)
+            || resp.body().size_hint().lower() != 0
+        {
+            resp = resp.map(|_| axum::body::Body::empty());
+        }
+        return resp;
+    }
+    if !resp.headers().contains_key(CONTENT_LENGTH)
+        && let Some(size) = resp.body().size_hint().exact()
+    {
+        let value = match size {
+            0 => http::HeaderValue::from_static("0"),
+            n => http::HeaderValue::from(n),
+        };
+        resp.headers_mut().insert(CONTENT_LENGTH, value);
+    }
+    if *method == http::Method::HEAD {
+        *resp.body_mut() = axum::body::Body::empty();
+    }
+    resp
 }
 
 /// hyper answers a request head it refuses for its size with 431: a Content-Length of 2^64 - 2

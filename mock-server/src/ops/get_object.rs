@@ -81,8 +81,52 @@ fn secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// `Last-Modified` for `t`. Formatting a date is the dearest of an object's headers, and one
+/// object is read many times: each thread keeps the last one it formatted.
+fn http_date(t: SystemTime) -> HeaderValue {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let format = || {
+        HeaderValue::from_str(&httpdate::fmt_http_date(t)).expect("an HTTP date is visible ASCII")
+    };
+    let Ok(since) = t.duration_since(SystemTime::UNIX_EPOCH) else {
+        return format();
+    };
+    // HTTP dates have whole seconds: one formatting serves the whole second.
+    let key = since.as_secs();
+    LAST.with_borrow_mut(|last| match last {
+        Some((k, v)) if *k == key => v.clone(),
+        _ => {
+            let v = format();
+            *last = Some((key, v.clone()));
+            v
+        }
+    })
+}
+
 /// Sets the headers S3 returns for an object.
 pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
+    const PARTS_COUNT: http::HeaderName = http::HeaderName::from_static("x-amz-mp-parts-count");
+    if let Ok(v) = HeaderValue::from_str(&o.etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::LAST_MODIFIED, http_date(o.last_modified));
+    match o.content_type.as_deref() {
+        None => {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("binary/octet-stream"),
+            );
+        }
+        Some(t) => {
+            if let Ok(v) = HeaderValue::from_str(t) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+        }
+    }
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let mut set = |name: &str, value: &str| {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
@@ -91,13 +135,6 @@ pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
             h.insert(n, v);
         }
     };
-    set("etag", &o.etag);
-    set("last-modified", &httpdate::fmt_http_date(o.last_modified));
-    set(
-        "content-type",
-        o.content_type.as_deref().unwrap_or("binary/octet-stream"),
-    );
-    set("accept-ranges", "bytes");
     for (k, v) in &o.headers {
         set(k, v);
     }
@@ -105,7 +142,7 @@ pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
         set(&format!("x-amz-meta-{k}"), &metadata::encode(v));
     }
     if let Some(parts) = &o.parts {
-        set("x-amz-mp-parts-count", &parts.len().to_string());
+        h.insert(PARTS_COUNT, HeaderValue::from(parts.len()));
     }
     unsupported::sse_s3(h);
 }
@@ -150,18 +187,23 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
 
     // Conditional requests (RFC 9110 order, as S3 applies it).
     let modified = secs(object.last_modified);
-    if let Some(v) = req.header("if-match") {
+    if let Some(v) = req.header(header::IF_MATCH) {
         if !etag_matches(v, &object.etag) {
             return Err(S3Error::precondition_failed().with_resource(req.resource()));
         }
-    } else if let Some(t) = req.header("if-unmodified-since").and_then(parse_http_date)
+    } else if let Some(t) = req
+        .header(header::IF_UNMODIFIED_SINCE)
+        .and_then(parse_http_date)
         && modified > secs(t)
     {
         return Err(S3Error::precondition_failed().with_resource(req.resource()));
     }
-    let not_modified = if let Some(v) = req.header("if-none-match") {
+    let not_modified = if let Some(v) = req.header(header::IF_NONE_MATCH) {
         etag_matches(v, &object.etag)
-    } else if let Some(t) = req.header("if-modified-since").and_then(parse_http_date) {
+    } else if let Some(t) = req
+        .header(header::IF_MODIFIED_SINCE)
+        .and_then(parse_http_date)
+    {
         modified <= secs(t)
     } else {
         false
@@ -172,22 +214,18 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
         if let Ok(v) = HeaderValue::from_str(&object.etag) {
             h.insert(header::ETAG, v);
         }
-        h.insert(
-            header::LAST_MODIFIED,
-            HeaderValue::from_str(&httpdate::fmt_http_date(object.last_modified))
-                .map_err(|_| S3Error::internal_error())?,
-        );
+        h.insert(header::LAST_MODIFIED, http_date(object.last_modified));
         return Ok(resp);
     }
 
     let range = match req.query.get("partNumber") {
-        Some(_) if req.header("range").is_some() => {
+        Some(_) if req.header(header::RANGE).is_some() => {
             return Err(S3Error::invalid_request(
                 "Cannot specify both Range header and partNumber query parameter",
             ));
         }
         Some(n) => Some(part_range(&object, n)?),
-        None => parse_range(req.header("range"), object.size)?,
+        None => parse_range(req.header(header::RANGE), object.size)?,
     };
     let (start, end_inclusive, status) = match range {
         Some((s, e)) => (s, e, StatusCode::PARTIAL_CONTENT),
@@ -224,8 +262,9 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     {
         h.insert(header::CONTENT_RANGE, v);
     }
+    const CHECKSUM_MODE: http::HeaderName = http::HeaderName::from_static("x-amz-checksum-mode");
     let checksum_mode = req
-        .header("x-amz-checksum-mode")
+        .header(CHECKSUM_MODE)
         .is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
     if checksum_mode
         && range.is_none()

@@ -14,6 +14,7 @@ use md5::Digest as _;
 use super::{App, S3Request};
 use crate::auth::chunked::{self, ChunkedError};
 use crate::auth::sigv4::PayloadMode;
+use crate::body_md5::BodyMd5;
 use crate::checksum::{self, Algorithm, Hasher};
 use crate::config::StorageMode;
 use crate::error::{S3Error, S3Result};
@@ -60,7 +61,8 @@ fn payload_mode(value: &str) -> S3Result<PayloadMode> {
 
 /// The payload mode of `req`: from its verified signature, else from `x-amz-content-sha256`.
 fn mode_of(req: &S3Request) -> S3Result<PayloadMode> {
-    Ok(match (&req.auth, req.header("x-amz-content-sha256")) {
+    const CONTENT_SHA256: http::HeaderName = http::HeaderName::from_static("x-amz-content-sha256");
+    Ok(match (&req.auth, req.header(CONTENT_SHA256)) {
         (Some(v), _) => v.payload.clone(),
         (None, Some(h)) => payload_mode(h)?,
         (None, None) => PayloadMode::Unsigned,
@@ -93,7 +95,7 @@ fn declared_length(
 ) -> S3Result<Option<u64>> {
     // hyper has already refused a Content-Length that is not a number (400).
     if let Some(n) = req
-        .header("content-length")
+        .header(http::header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<u64>().ok())
         && n > max
     {
@@ -120,12 +122,13 @@ fn declared_length(
 }
 
 /// Where the bytes of a body go while it is read: through the hashes asked for, and into
-/// memory reserved for them beforehand when they are held.
+/// memory reserved for them beforehand when they are held. The hashes a plain PUT does not
+/// need are boxed: the future that reads a body stays small (it is moved as a whole).
 struct Sink<'a> {
-    md5: Option<md5::Md5>,
-    sha256: Option<sha2::Sha256>,
-    checksum: Option<Hasher>,
-    also: Option<Hasher>,
+    md5: Option<BodyMd5>,
+    sha256: Option<Box<sha2::Sha256>>,
+    checksum: Option<Box<Hasher>>,
+    also: Option<Box<Hasher>>,
     held: Option<(BytesMut, Reservation<'a>)>,
     /// The most bytes a held body may grow to (its reservation grows up to it).
     limit: u64,
@@ -172,32 +175,43 @@ impl From<ChunkedError> for S3Error {
 /// not a checksum ("The value specified in the x-amz-trailer header is not supported", its
 /// recorded answer in versity/versitygw#1161).
 fn announced_checksum(req: &S3Request) -> S3Result<Option<(Algorithm, Option<String>)>> {
-    let mut found = Algorithm::ALL
-        .into_iter()
-        .filter_map(|a| {
-            req.header(a.header())
-                .map(|v| (a, Some(v.trim().to_owned())))
-        })
-        .collect::<Vec<_>>();
-    for value in req.parts.headers.get_all("x-amz-trailer") {
-        for name in value.to_str().unwrap_or("").split(',').map(str::trim) {
-            if name.is_empty() {
-                continue;
+    const TRAILER: http::HeaderName = http::HeaderName::from_static("x-amz-trailer");
+    let headers = &req.parts.headers;
+    let mut found = None;
+    let mut count = 0;
+    // One pass over the names (each once, however many values it has), not a lookup per
+    // algorithm: only `x-amz-checksum-*` and `x-amz-trailer` are looked at again.
+    for name in headers.keys() {
+        if name.as_str().starts_with("x-amz-checksum-") {
+            if let Some(alg) = Algorithm::from_header(name.as_str())
+                && let Some(v) = super::header_str(headers, name)
+            {
+                count += 1;
+                found = Some((alg, Some(v.trim().to_owned())));
             }
-            let alg = Algorithm::from_header(name).ok_or_else(|| {
-                S3Error::invalid_request(
-                    "The value specified in the x-amz-trailer header is not supported",
-                )
-            })?;
-            found.push((alg, None));
+        } else if *name == TRAILER {
+            for value in headers.get_all(&TRAILER) {
+                for name in value.to_str().unwrap_or("").split(',').map(str::trim) {
+                    if name.is_empty() {
+                        continue;
+                    }
+                    let alg = Algorithm::from_header(name).ok_or_else(|| {
+                        S3Error::invalid_request(
+                            "The value specified in the x-amz-trailer header is not supported",
+                        )
+                    })?;
+                    count += 1;
+                    found = Some((alg, None));
+                }
+            }
         }
     }
-    if found.len() > 1 {
+    if count > 1 {
         return Err(S3Error::invalid_request(
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
         ));
     }
-    Ok(found.pop())
+    Ok(found)
 }
 
 fn malformed_trailer() -> S3Error {
@@ -266,13 +280,14 @@ async fn read_computing<'a>(
     let declared = match decoded_len {
         Some(n) => Some(n),
         None => req
-            .header("content-length")
+            .header(http::header::CONTENT_LENGTH)
             .and_then(|v| v.parse::<u64>().ok()),
     };
     if !object_data && declared.is_some_and(|n| n > limit) {
         return Err(S3Error::max_message_length_exceeded());
     }
-    let content_md5 = match req.header("content-md5") {
+    const CONTENT_MD5: http::HeaderName = http::HeaderName::from_static("content-md5");
+    let content_md5 = match req.header(CONTENT_MD5) {
         Some(v) => Some(checksum::decode_content_md5(v).ok_or_else(S3Error::invalid_digest)?),
         None => None,
     };
@@ -286,13 +301,13 @@ async fn read_computing<'a>(
         None
     };
     let mut sink = Sink {
-        md5: (want_md5 || content_md5.is_some()).then(md5::Md5::new),
+        md5: (want_md5 || content_md5.is_some()).then(|| BodyMd5::new(declared)),
         sha256: match &mode {
-            PayloadMode::Sha256(_) => Some(sha2::Sha256::new()),
+            PayloadMode::Sha256(_) => Some(Box::new(sha2::Sha256::new())),
             _ => None,
         },
-        checksum: announced.as_ref().map(|(a, _)| Hasher::new(*a)),
-        also: also.map(Hasher::new),
+        checksum: announced.as_ref().map(|(a, _)| Box::new(Hasher::new(*a))),
+        also: also.map(|a| Box::new(Hasher::new(a))),
         held,
         limit,
         size: 0,
@@ -313,7 +328,11 @@ async fn read_computing<'a>(
             PayloadMode::StreamingUnsignedTrailer
         };
         let signer = req.auth.as_ref().and_then(|v| v.chunk_signer.clone());
-        Some(chunked::Decoder::new(&framing, signer, decoded_len)?)
+        Some(Box::new(chunked::Decoder::new(
+            &framing,
+            signer,
+            decoded_len,
+        )?))
     } else {
         None
     };
@@ -338,7 +357,7 @@ async fn read_computing<'a>(
     {
         return Err(S3Error::content_sha256_mismatch());
     }
-    let md5: Option<[u8; 16]> = sink.md5.take().map(|h| h.finalize().into());
+    let md5: Option<[u8; 16]> = sink.md5.take().map(BodyMd5::finish);
     if content_md5.is_some() && content_md5 != md5 {
         return Err(S3Error::bad_digest());
     }
@@ -352,7 +371,7 @@ async fn read_computing<'a>(
                 .map(|(_, v)| v.clone())
                 .ok_or_else(malformed_trailer)?,
         };
-        let computed = sink.checksum.take().map(Hasher::finish).unwrap_or_default();
+        let computed = sink.checksum.take().map(|h| h.finish()).unwrap_or_default();
         if computed != given {
             return Err(S3Error::checksum_mismatch(alg.name()));
         }
@@ -386,12 +405,12 @@ fn chunk_error(e: chunked::ChunkedError) -> S3Error {
 }
 
 /// Headers that are stored with an object and returned on GET/HEAD.
-const KEPT_HEADERS: [&str; 5] = [
-    "cache-control",
-    "content-disposition",
-    "content-language",
-    "expires",
-    "content-encoding",
+const KEPT_HEADERS: [http::HeaderName; 5] = [
+    http::header::CACHE_CONTROL,
+    http::header::CONTENT_DISPOSITION,
+    http::header::CONTENT_LANGUAGE,
+    http::header::EXPIRES,
+    http::header::CONTENT_ENCODING,
 ];
 
 /// Header name/value pairs.
@@ -401,8 +420,8 @@ pub(super) type Pairs = Vec<(String, String)>;
 pub(super) fn object_headers(req: &S3Request) -> (Pairs, Pairs) {
     let mut headers = Vec::new();
     for name in KEPT_HEADERS {
-        if let Some(v) = req.header(name) {
-            let v = if name == "content-encoding" {
+        if let Some(v) = req.header(&name) {
+            let v = if name == http::header::CONTENT_ENCODING {
                 // aws-chunked describes the transfer, not the object.
                 let rest: Vec<&str> = v
                     .split(',')
@@ -416,7 +435,7 @@ pub(super) fn object_headers(req: &S3Request) -> (Pairs, Pairs) {
             } else {
                 v.to_owned()
             };
-            headers.push((name.to_owned(), v));
+            headers.push((name.as_str().to_owned(), v));
         }
     }
     let mut metadata = Vec::new();

@@ -283,9 +283,16 @@ impl Query {
 }
 
 fn decode(s: &str) -> S3Result<String> {
+    decode_cow(s).map(std::borrow::Cow::into_owned)
+}
+
+/// `s` percent-decoded, borrowed when it has nothing to decode.
+fn decode_cow(s: &str) -> S3Result<std::borrow::Cow<'_, str>> {
+    if !s.contains('%') {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
     percent_encoding::percent_decode_str(s)
         .decode_utf8()
-        .map(|c| c.into_owned())
         .map_err(|_| {
             S3Error::new(
                 StatusCode::BAD_REQUEST,
@@ -346,8 +353,9 @@ pub struct S3Request {
 }
 
 impl S3Request {
-    /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value as text. A [`HeaderName`](http::HeaderName) constant is found without
+    /// parsing the name (a `&str` is parsed and lowercased on every call).
+    pub fn header<K: http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
         header_str(&self.parts.headers, name)
     }
 
@@ -362,16 +370,16 @@ impl S3Request {
 }
 
 /// A header's value as text, if present and visible ASCII.
-pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn header_str<K: http::header::AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Splits the request target into (bucket, key): path-style `/bucket/key`, or virtual-hosted
 /// `bucket.localhost` with the key in the path.
 fn bucket_and_key(parts: &http::request::Parts) -> S3Result<(String, String)> {
-    let path = decode(parts.uri.path())?;
+    let path = decode_cow(parts.uri.path())?;
     let path = path.strip_prefix('/').unwrap_or(&path);
-    let host = header_str(&parts.headers, "host").unwrap_or("");
+    let host = header_str(&parts.headers, http::header::HOST).unwrap_or("");
     let host = host.rsplit_once(':').map_or(host, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -402,10 +410,11 @@ fn route(
             _ => Err(S3Error::method_not_allowed()),
         };
     }
-    if UNIMPLEMENTED_SUBRESOURCES.iter().any(|s| query.has(s)) {
+    if !query.0.is_empty() && UNIMPLEMENTED_SUBRESOURCES.iter().any(|s| query.has(s)) {
         return Err(S3Error::not_implemented());
     }
-    let copy = headers.contains_key("x-amz-copy-source");
+    const COPY_SOURCE: http::HeaderName = http::HeaderName::from_static("x-amz-copy-source");
+    let copy = headers.contains_key(COPY_SOURCE);
     if key.is_empty() {
         return match *method {
             Method::GET if query.get("list-type") == Some("2") => Ok(O::ListObjectsV2),
@@ -453,42 +462,68 @@ fn route(
 /// Handles one S3 request end to end. Never panics on client input; every outcome is a
 /// response (the connection is only closed by hyper for malformed HTTP, or by an injected
 /// reset fault).
-pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
+///
+/// The body is boxed once here, with its pacing when it has bytes still to come: hyper's
+/// `Incoming` from the connection, or the router's [`Body`].
+pub async fn handle<B>(app: Arc<App>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     let id = RequestId::next();
     let seq = app.next_seq();
     app.metrics.request_started();
-    let profile = app.profile();
+    // The profile in effect when the request starts. A request under a profile that neither
+    // draws nor limits needs two numbers of it; only the others keep it (an `Arc` clone: a
+    // count that every thread writes).
+    let (stall, bandwidth, profile) = {
+        let p = app.profile.load();
+        let keep = p.needs_rng() || p.rate_limit.is_some();
+        (
+            Duration::from_millis(p.connections.upload_stall_timeout_ms),
+            p.bandwidth_mb_per_s,
+            keep.then(|| arc_swap::Guard::into_inner(p)),
+        )
+    };
     let head = req.method() == Method::HEAD;
     let (parts, body) = req.into_parts();
     // Only a body that is still to come needs pacing or a stall watch.
     let body = if http_body::Body::is_end_stream(&body) {
-        body
+        Body::new(body)
     } else {
-        let stall = Duration::from_millis(profile.connections.upload_stall_timeout_ms);
-        Body::new(Paced::new(body, profile.bandwidth_mb_per_s, Some(stall)))
+        Body::new(Paced::new(body, bandwidth, Some(stall)))
     };
-    let mut rng = profile.needs_rng().then(|| profile.rng(seq));
+    let mut rng = profile
+        .as_deref()
+        .filter(|p| p.needs_rng())
+        .map(|p| p.rng(seq));
     let mut fault = None;
     let (op, result) = match prepare(&app, parts, id.clone()) {
         Err((op, e)) => (op, Err(e)),
-        Ok((op, s3req)) => match admit(&app, &profile, op, &s3req, rng.as_mut()) {
-            Err(e) => (op, Err(e)),
-            Ok(f) => {
-                fault = f;
-                if fault == Some(Fault::Stall) {
-                    app.metrics.fault(FaultKind::Stall);
-                    tokio::time::sleep(Duration::from_millis(profile.faults.stall_ms)).await;
+        Ok((op, s3req)) => {
+            let admitted = match profile.as_deref() {
+                Some(p) => admit(&app, p, op, &s3req, rng.as_mut()),
+                None => Ok(None),
+            };
+            match admitted {
+                Err(e) => (op, Err(e)),
+                Ok(f) => {
+                    fault = f;
+                    if let (Some(Fault::Stall), Some(p)) = (fault, profile.as_deref()) {
+                        app.metrics.fault(FaultKind::Stall);
+                        tokio::time::sleep(Duration::from_millis(p.faults.stall_ms)).await;
+                    }
+                    (op, dispatch(&app, op, s3req, body).await)
                 }
-                (op, dispatch(&app, op, s3req, body).await)
             }
-        },
+        }
     };
     // Time to first byte: after the operation (a write's upload has been received).
-    if let Some(rng) = rng.as_mut() {
+    if let (Some(rng), Some(p)) = (rng.as_mut(), profile.as_deref()) {
         let latency = if op.is_write() {
-            &profile.write_latency
+            &p.write_latency
         } else {
-            &profile.read_latency
+            &p.read_latency
         };
         let d = latency.sample(rng);
         if !d.is_zero() {
@@ -525,7 +560,7 @@ pub async fn handle(app: Arc<App>, req: Request<Body>) -> Response<Body> {
         app.metrics.fault(FaultKind::Reset);
         return broken(resp);
     }
-    match profile.bandwidth_mb_per_s {
+    match bandwidth {
         Some(rate) if !head => resp.map(|b| Body::new(Paced::new(b, Some(rate), None))),
         _ => resp,
     }
@@ -671,11 +706,22 @@ async fn dispatch(
         O::CopyObject => copy_object::handle(app, &req),
         O::CreateMultipartUpload => multipart::create(app, &req),
         O::UploadPart => multipart::upload_part(app, &req, body).await,
-        O::CompleteMultipartUpload => multipart::complete(app, req, body).await,
+        O::CompleteMultipartUpload => complete_boxed(app, req, body).await,
         O::AbortMultipartUpload => multipart::abort(app, &req),
         O::ListParts => multipart::list_parts(app, &req),
         O::Admin | O::Credentials | O::Unknown => Err(S3Error::not_implemented()),
     }
+}
+
+/// CompleteMultipartUpload's future, boxed where it is made: it is three times a PutObject's,
+/// and inline it would make every request's future as large (that future is moved whole when
+/// a request starts).
+fn complete_boxed(
+    app: &App,
+    req: S3Request,
+    body: Body,
+) -> std::pin::Pin<Box<dyn Future<Output = S3Result<Response<Body>>> + Send + '_>> {
+    Box::pin(multipart::complete(app, req, body))
 }
 
 /// An empty response with `status`.

@@ -90,12 +90,13 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     let size = payload.size;
     let (headers, metadata) = input::object_headers(req);
     let sent_checksum = payload.checksum.clone();
+    let etag_header = HeaderValue::from_str(&etag);
     let object = Object {
         data: payload.into_data(),
         size,
-        etag: etag.clone(),
+        etag,
         last_modified: SystemTime::now(),
-        content_type: req.header("content-type").map(str::to_owned),
+        content_type: req.header(http::header::CONTENT_TYPE).map(str::to_owned),
         headers,
         metadata,
         checksum: sent_checksum
@@ -111,7 +112,7 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     let mut resp = empty(StatusCode::OK);
     let h = resp.headers_mut();
     unsupported::sse_s3(h);
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = etag_header {
         h.insert(http::header::ETAG, v);
     }
     if let Some((alg, value)) = sent_checksum
