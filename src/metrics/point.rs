@@ -60,7 +60,9 @@ pub struct Retries {
     pub transient: u64,
     /// After a timeout.
     pub timeout: u64,
-    /// Anything else.
+    /// After anything else the client chose to retry on, as the client under test classes
+    /// it (the SDK runners report such retries). poolsweep's own client retries only on the
+    /// three classes above, so its count here is 0 by classification, not by default.
     pub other: u64,
 }
 

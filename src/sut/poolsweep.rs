@@ -16,8 +16,8 @@
 use std::time::Duration;
 
 use super::{
-    ClientUnderTest, Error, ErrorClass, OpKind, OpReport, Request, Run, RunReport, RunSettings,
-    Timeouts,
+    self as sut, ClientUnderTest, Error, ErrorClass, OpKind, OpReport, Request, Run, RunReport,
+    RunSettings, Timeouts,
 };
 use crate::modes::ClientFactory;
 use crate::pool::AgentOptions;
@@ -118,15 +118,25 @@ impl PoolsweepRun {
     }
 }
 
-/// Retries as a reply counts them: (throttling, transient, timeout, other).
+/// The class a sweep counts a retry of the S3 client under. The match is exhaustive, so a new
+/// reason has to be placed here before it can be counted.
+fn retry_class(reason: RetryReason) -> sut::RetryReason {
+    match reason {
+        RetryReason::Throttling => sut::RetryReason::Throttling,
+        RetryReason::ServerError | RetryReason::Connection => sut::RetryReason::Transient,
+        RetryReason::Timeout => sut::RetryReason::Timeout,
+    }
+}
+
+/// Retries as a report counts them, by class: (throttling, transient, timeout, other). Every
+/// retry the client counted lands in exactly one class; none of the S3 client's reasons is
+/// classed `other` (the SDKs' runners report retries of that class).
 fn retries(outcome: &Outcome) -> [u32; 4] {
-    let r = &outcome.retries;
-    [
-        r.get(RetryReason::Throttling),
-        r.get(RetryReason::ServerError) + r.get(RetryReason::Connection),
-        r.get(RetryReason::Timeout),
-        0,
-    ]
+    let mut by_class = [0; 4];
+    for reason in RetryReason::ALL {
+        by_class[retry_class(reason) as usize] += outcome.retries.get(reason);
+    }
+    by_class
 }
 
 /// An operation's report from its outcome.
@@ -246,6 +256,22 @@ mod tests {
             nofile: None,
             time_budget: crate::sut::settings::DEFAULT_TIME_BUDGET,
         }
+    }
+
+    #[test]
+    fn every_retry_is_counted_in_one_class() {
+        let mut outcome = Outcome::default();
+        for (i, reason) in RetryReason::ALL.into_iter().enumerate() {
+            for _ in 0..=i {
+                outcome.retries.add(reason);
+            }
+        }
+        // Throttling 1; server error 2 + connection 4 are transient; timeout 3.
+        assert_eq!(retries(&outcome), [1, 6, 3, 0]);
+        assert_eq!(
+            retries(&outcome).iter().sum::<u32>(),
+            outcome.retries.total()
+        );
     }
 
     #[test]
