@@ -9,7 +9,7 @@ use poolsweep::modes::{ClientFactory, ClientMode};
 use poolsweep::pool::{AgentOptions, Scheduling};
 use poolsweep::s3::S3Client;
 
-use crate::util::{agent_config, body, put_batch, put_many, server, settled, start};
+use crate::util::{agent_config, body, eventually, put_batch, put_many, server, settled, start};
 
 #[tokio::test]
 async fn shared_client_opens_max_sockets_once_and_reuses_them() {
@@ -184,7 +184,14 @@ async fn server_idle_close_means_a_new_socket_and_no_failed_request() {
     // Past the server's idle timeout: it closes all four.
     let m = settled(&server, |m| m.closed_idle == 4).await;
     assert_eq!(m.closed_idle, 4);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The agent drops each closed socket from its free list when the close reaches it (Node's
+    // 'close' -> removeSocket); wait for that, not for a time, before the next requests.
+    let agent = client.pool().agent().unwrap();
+    assert!(
+        eventually(|| agent.stats().idle_now == 0).await,
+        "the four closes reached the agent: {:?}",
+        agent.stats()
+    );
 
     for r in put_many(&client, 4).await {
         let r = r.expect("no request fails");
@@ -194,8 +201,7 @@ async fn server_idle_close_means_a_new_socket_and_no_failed_request() {
     let pool = client.pool_stats();
     assert_eq!(pool.sockets_opened, 8);
     assert_eq!(client.stats().retries.total(), 0);
-    let agent = client.pool().agent().unwrap().stats();
-    assert_eq!(agent.closed.server_closed_idle, 4);
+    assert_eq!(agent.stats().closed.server_closed_idle, 4);
     let m = settled(&server, |m| m.count(Operation::PutObject, 200) == 8).await;
     assert_eq!(m.connections_accepted, 8);
 }

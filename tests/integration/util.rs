@@ -72,19 +72,30 @@ pub(crate) async fn put_many(
     out
 }
 
+/// How long a test waits for something that happens at any speed (a counter catching up, a
+/// close reaching the client, a child process stopping) before it calls it a hang. Not a
+/// speed bound: nothing waited for takes more than a fraction of it on a busy machine.
+pub(crate) const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Polls `check` every 10 ms until it holds; false only after [`HANG_GUARD`].
+pub(crate) async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + HANG_GUARD;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
+
 /// The server's counters once `done` holds (they are bumped right after a response is
-/// written, so the client can see its last response first). Gives up after 5 s and returns
-/// what it has; the caller's assertions then show the difference.
+/// written, so the client can see its last response first), or after [`HANG_GUARD`] what
+/// they are then, for the caller's assertions to show the difference.
 pub(crate) async fn settled(
     server: &MockS3,
     done: impl Fn(&MetricsSnapshot) -> bool,
 ) -> MetricsSnapshot {
-    for _ in 0..500 {
-        let m = server.metrics();
-        if done(&m) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(|| done(&server.metrics())).await;
     server.metrics()
 }

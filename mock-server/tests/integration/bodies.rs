@@ -8,7 +8,7 @@ use mock_s3::auth::{ChunkSigner, signing_key};
 use mock_s3::checksum::Algorithm;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::util::TestServer;
+use crate::util::{HANG_GUARD, TestServer};
 
 const SIGNED: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
 const SIGNED_TRAILER: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
@@ -210,7 +210,7 @@ async fn expect_100_continue_gets_continue_before_the_body() {
     s.write_all(head.as_bytes()).await.unwrap();
     s.flush().await.unwrap();
     let mut buf = vec![0u8; 256];
-    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+    let n = tokio::time::timeout(HANG_GUARD, s.read(&mut buf))
         .await
         .unwrap()
         .unwrap();
@@ -219,7 +219,7 @@ async fn expect_100_continue_gets_continue_before_the_body() {
     s.write_all(&body).await.unwrap();
     s.flush().await.unwrap();
     let mut rest = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut rest))
+    let n = tokio::time::timeout(HANG_GUARD, s.read(&mut rest))
         .await
         .unwrap()
         .unwrap();

@@ -2,8 +2,6 @@
 //! schema, DeleteObjects without an integrity header, and Content-Length values that are not
 //! numbers. Each gets S3's answer and stores (or deletes) nothing.
 
-use std::time::Duration;
-
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::util::TestServer;
@@ -220,7 +218,7 @@ async fn a_content_length_that_is_not_a_number_gets_400() {
             head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
         }
         head.push_str(&format!("content-length: {value}\r\n\r\nhello"));
-        let out = t.raw(head.as_bytes(), Duration::from_secs(5)).await;
+        let out = t.raw(head.as_bytes()).await;
         assert!(
             out.starts_with("HTTP/1.1 400 "),
             "Content-Length {value:?}: {out}"
@@ -243,7 +241,7 @@ async fn a_content_length_that_is_not_a_number_gets_400() {
         "content-length: {}\r\nexpect: 100-continue\r\n\r\n",
         6u64 << 30
     ));
-    let out = t.raw(head.as_bytes(), Duration::from_secs(5)).await;
+    let out = t.raw(head.as_bytes()).await;
     assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
     assert!(out.contains("<Code>EntityTooLarge</Code>"), "{out}");
     assert!(keys(&c, "cls").await.is_empty());

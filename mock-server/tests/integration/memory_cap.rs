@@ -4,11 +4,10 @@
 //! server's peak resident set stays under the cap plus a fixed overhead.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt as _;
 
-use crate::util::{Framing, Streaming, TestServer};
+use crate::util::{Framing, HANG_GUARD, Streaming, TestServer, eventually};
 
 #[path = "../../benches/memory/scenario.rs"]
 mod scenario;
@@ -90,12 +89,7 @@ async fn bodies_being_read_hold_their_reservation() {
     slow.write_all(&[2u8; 102_400]).await.unwrap();
     slow.flush().await.unwrap();
     // Wait until the server has taken the first bytes (and so reserved all 600 KiB).
-    for _ in 0..500 {
-        if t.server.metrics().bytes_in >= 102_400 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(eventually(|| t.server.metrics().bytes_in >= 102_400).await);
     assert_eq!(t.server.stored_bytes(), 614_400, "the reservation counts");
     // A second 600 KiB body cannot fit beside it: refused at once.
     let r = t
@@ -119,7 +113,7 @@ async fn bodies_being_read_hold_their_reservation() {
     slow.flush().await.unwrap();
     let mut out = vec![0u8; 1024];
     let n = tokio::time::timeout(
-        Duration::from_secs(10),
+        HANG_GUARD,
         tokio::io::AsyncReadExt::read(&mut slow, &mut out),
     )
     .await

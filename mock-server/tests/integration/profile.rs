@@ -3,24 +3,13 @@ use std::time::Duration;
 use mock_s3::Config;
 use mock_s3::profile::{OverLimit, Profile, RateLimit};
 
-use crate::util::TestServer;
+use crate::util::{HANG_GUARD, TestServer, eventually};
 
 fn with_profile(profile: Profile) -> TestServer {
     TestServer::with_config(Config {
         profile,
         ..Default::default()
     })
-}
-
-/// Polls `check` every 20 ms for up to 10 s.
-async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
 }
 
 #[tokio::test]
@@ -176,7 +165,7 @@ async fn max_connections_gate_holds_with_backlog() {
     assert!(!third.is_finished());
     assert_eq!(t.server.metrics().connections_accepted, 2);
     drop(a);
-    let _c = tokio::time::timeout(Duration::from_secs(10), third)
+    let _c = tokio::time::timeout(HANG_GUARD, third)
         .await
         .unwrap()
         .unwrap();
@@ -196,13 +185,10 @@ async fn max_connections_refuse_closes_the_extra() {
         .await
         .unwrap();
     let mut buf = [0u8; 1];
-    let n = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::io::AsyncReadExt::read(&mut s, &mut buf),
-    )
-    .await
-    .unwrap()
-    .unwrap_or(0);
+    let n = tokio::time::timeout(HANG_GUARD, tokio::io::AsyncReadExt::read(&mut s, &mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
     assert_eq!(n, 0, "refused connection is closed");
     let m = t.server.metrics();
     assert_eq!((m.connections_accepted, m.connections_refused), (1, 1));
@@ -322,10 +308,7 @@ async fn stalled_upload_gets_request_timeout() {
     }
     // Sends 10 of 100 bytes, then nothing while keeping the connection open.
     let out = t
-        .raw(
-            format!("{head}content-length: 100\r\n\r\n0123456789").as_bytes(),
-            Duration::from_secs(5),
-        )
+        .raw(format!("{head}content-length: 100\r\n\r\n0123456789").as_bytes())
         .await;
     assert!(out.starts_with("HTTP/1.1 400"), "{out}");
     assert!(out.contains("<Code>RequestTimeout</Code>"), "{out}");

@@ -5,7 +5,7 @@ use mock_s3::ops::Operation;
 use mock_s3::profile::{Latency, Profile, RateLimit};
 use mock_s3::{MetricsSnapshot, ResetOptions};
 
-use crate::util::TestServer;
+use crate::util::{HANG_GUARD, TestServer, eventually};
 
 /// A throttled, seeded profile whose SlowDown count does not depend on timing: a budget of
 /// 20 writes per prefix that refills one write per 100 s. The bucket reads the real clock, as
@@ -32,15 +32,9 @@ fn throttled() -> Profile {
     p
 }
 
-/// Whether the client sees the connection closed within 10 s.
+/// Whether the client sees the connection closed (false only after the hang guard).
 async fn closed(c: &crate::util::KeepAlive) -> bool {
-    for _ in 0..500 {
-        if c.send.is_closed() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+    eventually(|| c.send.is_closed()).await
 }
 
 fn server(profile: Profile) -> TestServer {
@@ -178,10 +172,10 @@ async fn a_reset_closes_connections_from_before_and_frees_the_gate() {
     // The client's connections were closed by the server; the gate has room for two more.
     assert!(closed(&a).await && closed(&b).await);
     assert_eq!(counters(t.server.metrics()), MetricsSnapshot::default());
-    let _c = tokio::time::timeout(Duration::from_secs(10), t.connection())
+    let _c = tokio::time::timeout(HANG_GUARD, t.connection())
         .await
         .expect("the gate is free");
-    let _d = tokio::time::timeout(Duration::from_secs(10), t.connection())
+    let _d = tokio::time::timeout(HANG_GUARD, t.connection())
         .await
         .expect("the gate is free");
     let m = t.server.metrics();
