@@ -1,8 +1,9 @@
 //! What a reader needs to trust or reproduce a run: commit, toolchain, machine, limits, the full
 //! config and the exact command line.
 //!
-//! Collection never fails: a fact that cannot be read (no git, no rustc on the machine that runs
-//! the binary, no /proc) is recorded as `null` rather than stopping the run.
+//! Collection never fails: a fact that cannot be read (no git, no /proc) is recorded as `null`
+//! rather than stopping the run. The toolchain is not read at run time: `build.rs` records the
+//! compiler that built the binary.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,7 +20,8 @@ pub struct Meta {
     pub git_commit: Option<String>,
     /// Whether `git status --porcelain` listed changes (untracked files count); `None` without git.
     pub git_dirty: Option<bool>,
-    /// `rustc --version` of the compiler that built the tool, e.g. "rustc 1.95.0 (… 2026-…)".
+    /// `rustc --version` of the compiler that built the tool, e.g. "rustc 1.95.0 (… 2026-…)",
+    /// recorded at build time by `build.rs`; `None` if that compiler could not say.
     pub toolchain: Option<String>,
     /// Operating system, architecture and kernel release, e.g. "linux x86_64 6.1.0-18-amd64".
     pub os: String,
@@ -120,14 +122,10 @@ fn git_state() -> (Option<String>, Option<bool>) {
     (commit, dirty)
 }
 
+/// The compiler that built this binary, recorded by `build.rs` at build time; `None` when the
+/// build script could not read its version.
 fn toolchain() -> Option<String> {
-    // A build script may capture the compiler that really built the binary; without one, ask
-    // the rustc on PATH (or $RUSTC), which is the same one under `cargo run`/`cargo bench`.
-    if let Some(v) = option_env!("POOLSWEEP_RUSTC_VERSION") {
-        return Some(v.to_owned());
-    }
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    command_output(&rustc, &["--version"], None).filter(|s| !s.is_empty())
+    option_env!("POOLSWEEP_RUSTC_VERSION").map(str::to_owned)
 }
 
 fn os() -> String {
@@ -206,6 +204,16 @@ mod tests {
         }
         #[cfg(target_os = "linux")]
         assert!(meta.rlimit_nofile.is_some());
+    }
+
+    #[test]
+    fn toolchain_is_the_compiler_that_built_the_binary() {
+        // Recorded by build.rs as a constant of the binary: no rustc is asked at run time.
+        let v = Meta::collect(Value::Null, Value::Null, Vec::new())
+            .toolchain
+            .expect("build.rs recorded the compiler");
+        assert!(v.starts_with("rustc 1."), "{v}");
+        assert_eq!(Some(v.as_str()), option_env!("POOLSWEEP_RUSTC_VERSION"));
     }
 
     #[test]
