@@ -4,6 +4,9 @@
 //! `target/criterion/poolsweep/index.html` (criterion's is `target/criterion/report/index.html`).
 //!
 //! `cargo bench -- --quick` runs fewer points; `cargo bench -- --test` runs each once.
+//!
+//! A point that fails does not stop the run: it is marked in poolsweep's report and listed
+//! at the end, and then the process exits with status 1.
 
 mod batch_size;
 mod client_reuse;
@@ -24,4 +27,5 @@ fn main() {
     server_key::define(&mut c, &bench);
     c.final_summary();
     bench.write_report();
+    bench.exit_if_failed();
 }

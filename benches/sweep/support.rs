@@ -1,13 +1,19 @@
 //! Shared by every sweep: the embedded mock, a client runtime, the clients under test
 //! (poolsweep's, and the real AWS SDK for JavaScript v3 when Node.js is here), the scale of the
-//! run (full, `--quick`, `--test`), and the points collected for poolsweep's own report.
+//! run (full, `--quick`, `--test`), the points collected for poolsweep's own report, and the
+//! points that failed.
+//!
+//! A failed point (a run that errs, a client that fails, or objects not acknowledged) does not
+//! stop `cargo bench`: it is timed like any other, marked in poolsweep's report, listed after
+//! the report is written, and then the process fails ([`Bench::exit_if_failed`]).
 //!
 //! Every client takes its credentials from the mock's container endpoint, as an application
 //! on ECS or EKS does, so a client per request pays for a fetch per request as the guide says.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
 use poolsweep::modes::ClientMode;
@@ -58,7 +64,28 @@ pub(crate) struct Bench {
     service: Service,
     _ca: Option<CaFile>,
     /// Points for poolsweep's report, in the order first measured.
-    points: RefCell<Vec<(SweepConfig, PointAcc)>>,
+    points: RefCell<Vec<Kept>>,
+    /// Points that failed, in the order they first failed.
+    failures: RefCell<Vec<Failure>>,
+}
+
+/// One point's latest runs, for poolsweep's report.
+struct Kept {
+    config: SweepConfig,
+    spec: PointSpec,
+    /// Its last [`REPORT_RUNS`] runs, oldest first: `Ok` a measured run, `Err` why a run could
+    /// not be measured at all.
+    runs: VecDeque<Result<RunRecord, String>>,
+}
+
+/// A point that failed at least once.
+struct Failure {
+    label: String,
+    /// Its runs that failed, of `runs` timed since the first failure.
+    failed: u64,
+    runs: u64,
+    /// What went wrong the first time.
+    first: String,
 }
 
 /// Where every bench client's credentials come from: the mock's container endpoint.
@@ -68,9 +95,17 @@ pub(crate) const CREDENTIALS: CredentialKind = CredentialKind::Container;
 pub(crate) const PROFILE: &str = "s3-like";
 /// The bucket.
 pub(crate) const BUCKET: &str = "bench";
-/// Runs per point kept for poolsweep's report (criterion's warm-up and samples give each
-/// point at least this many in a full run).
+/// Runs per point kept for poolsweep's report: the point's last runs, which are runs
+/// criterion timed for its estimate. Criterion first warms up (its warm-up runs come first
+/// and are dropped here), then times `sample_size` (10) samples of at least one run each in
+/// a full run; with `--quick` its estimate is its last two samples (n and 2n runs, at least
+/// 3), and with `--test` it makes one run.
 const REPORT_RUNS: usize = 5;
+
+/// What the report says about its repetitions (in the result file's `meta.config`).
+const REPORT_RUNS_NOTE: &str = "each point keeps its last 5 runs, which criterion timed for \
+    its estimate (its warm-up runs are dropped); fewer when criterion timed fewer (--quick: \
+    its last two samples; --test: its one run)";
 
 impl Bench {
     /// Starts the mock (`s3-like`, discard storage) and a client runtime.
@@ -99,6 +134,7 @@ impl Bench {
             service,
             _ca: ca,
             points: RefCell::new(Vec::new()),
+            failures: RefCell::new(Vec::new()),
         }
     }
 
@@ -149,8 +185,10 @@ impl Bench {
         }
     }
 
-    /// Times `iters` whole workloads of `spec` against `server`, asserting that every object
-    /// was acknowledged; when `report` is set, the runs are kept for poolsweep's report.
+    /// Times `iters` whole workloads of `spec` against `server`, checking that every object
+    /// was acknowledged; when `report` is set, the runs are kept for poolsweep's report. A run
+    /// that fails is timed all the same (until its error, if it ends in one) and the point is
+    /// noted as failed.
     pub(crate) fn time(
         &self,
         server: &Server,
@@ -170,46 +208,42 @@ impl Bench {
         let mut total = Duration::ZERO;
         for i in 0..iters {
             let seed = config.seed ^ i;
-            let record = match spec.sdk {
-                Sdk::Poolsweep => {
-                    let sut = PoolsweepClient::new(
-                        server
-                            .client_config(config.credentials)
-                            .expect("client config"),
-                    );
-                    self.run_once(config, server, service, &sut, spec, seed)
-                }
-                Sdk::JsV3 => {
-                    let sut = self.js_v3.as_ref().expect("js-v3 points only when it runs");
-                    self.run_once(config, server, service, sut, spec, seed)
-                }
+            let started = Instant::now();
+            let result = match spec.sdk {
+                Sdk::Poolsweep => server
+                    .client_config(config.credentials)
+                    .map(PoolsweepClient::new)
+                    .and_then(|sut| self.run_once(config, server, service, &sut, spec, seed)),
+                Sdk::JsV3 => match self.js_v3.as_ref() {
+                    Some(sut) => self.run_once(config, server, service, sut, spec, seed),
+                    None => Err(anyhow::anyhow!("js-v3 cannot run here")),
+                },
                 Sdk::RustSdk => self.run_once(config, server, service, &RustSdkClient, spec, seed),
             };
-            assert_eq!(record.failure, None, "{}: the client failed", spec.label());
-            assert_eq!(
-                record.repetition.succeeded,
-                config.objects,
-                "{}: every object must be acknowledged ({:?})",
-                spec.label(),
-                record.repetition.errors
-            );
-            total += record.repetition.elapsed;
-            if report {
-                let mut points = self.points.borrow_mut();
-                match points
-                    .iter_mut()
-                    .find(|(c, acc)| c == config && acc.spec() == spec)
-                {
-                    // Criterion runs some points more often than others; the report keeps the
-                    // same number of runs per point so that its totals compare.
-                    Some((_, acc)) if acc.runs() >= REPORT_RUNS => {}
-                    Some((_, acc)) => acc.add(record),
-                    None => {
-                        let mut acc = PointAcc::new(spec.clone());
-                        acc.add(record);
-                        points.push((config.clone(), acc));
-                    }
+            let result = match result {
+                Ok(record) => {
+                    total += record.repetition.elapsed;
+                    let acknowledged = record.repetition.succeeded;
+                    let failure = record.failure.clone().or_else(|| {
+                        (acknowledged != config.objects).then(|| {
+                            format!(
+                                "{acknowledged} of {} objects acknowledged ({:?})",
+                                config.objects, record.repetition.errors
+                            )
+                        })
+                    });
+                    self.note_run(spec, failure);
+                    Ok(record)
                 }
+                Err(e) => {
+                    total += started.elapsed();
+                    let why = format!("{e:#}");
+                    self.note_run(spec, Some(why.clone()));
+                    Err(why)
+                }
+            };
+            if report {
+                self.keep(config, spec, result);
             }
         }
         total
@@ -224,18 +258,80 @@ impl Bench {
         sut: &C,
         spec: &PointSpec,
         seed: u64,
-    ) -> RunRecord {
-        self.rt
-            .block_on(run_once(
-                config,
-                server,
-                service,
-                sut,
-                spec,
-                seed,
-                &mut |_| {},
-            ))
-            .unwrap_or_else(|e| panic!("{}: {e:#}", spec.label()))
+    ) -> anyhow::Result<RunRecord> {
+        self.rt.block_on(run_once(
+            config,
+            server,
+            service,
+            sut,
+            spec,
+            seed,
+            &mut |_| {},
+        ))
+    }
+
+    /// Keeps `run` as one of the point's last [`REPORT_RUNS`] runs.
+    fn keep(&self, config: &SweepConfig, spec: &PointSpec, run: Result<RunRecord, String>) {
+        let mut points = self.points.borrow_mut();
+        let i = match points
+            .iter()
+            .position(|k| &k.config == config && &k.spec == spec)
+        {
+            Some(i) => i,
+            None => {
+                points.push(Kept {
+                    config: config.clone(),
+                    spec: spec.clone(),
+                    runs: VecDeque::with_capacity(REPORT_RUNS),
+                });
+                points.len() - 1
+            }
+        };
+        let runs = &mut points[i].runs;
+        if runs.len() == REPORT_RUNS {
+            runs.pop_front();
+        }
+        runs.push_back(run);
+    }
+
+    /// Counts one run of `spec`, failed with `failure` if it is set.
+    fn note_run(&self, spec: &PointSpec, failure: Option<String>) {
+        let label = spec.label();
+        let mut failures = self.failures.borrow_mut();
+        let known = failures.iter_mut().find(|f| f.label == label);
+        match (known, failure) {
+            (Some(f), failure) => {
+                f.runs += 1;
+                f.failed += u64::from(failure.is_some());
+            }
+            (None, Some(first)) => {
+                eprintln!("\npoolsweep: point {label} failed: {first}");
+                failures.push(Failure {
+                    label,
+                    failed: 1,
+                    runs: 1,
+                    first,
+                });
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// After the reports are written: lists the points that failed and exits with status 1
+    /// if there are any.
+    pub(crate) fn exit_if_failed(&self) {
+        let failures = self.failures.borrow();
+        if failures.is_empty() {
+            return;
+        }
+        eprintln!("\npoolsweep: {} point(s) failed:", failures.len());
+        for f in failures.iter() {
+            eprintln!(
+                "  {}: {} of {} runs failed since its first failure; first: {}",
+                f.label, f.failed, f.runs, f.first
+            );
+        }
+        std::process::exit(1);
     }
 
     /// Benchmarks `spec` in `group` under `id`.
@@ -283,10 +379,11 @@ impl Bench {
     /// Writes the result file and poolsweep's report next to criterion's:
     /// `<criterion home>/poolsweep/{run.json,index.html,*.svg}`.
     pub(crate) fn write_report(&self) {
-        let points = self.points.borrow();
-        let Some((config, _)) = points.first() else {
+        let mut points = self.points.borrow_mut();
+        let Some(first) = points.first() else {
             return;
         };
+        let config = first.config.clone();
         let dir = Self::criterion_home().join("poolsweep");
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!("poolsweep report: creating {}: {e}", dir.display());
@@ -305,14 +402,30 @@ impl Bench {
             sdks: self.sdks(),
             ..config.clone()
         };
+        let mut config = serde_json::to_value(&config).unwrap_or_default();
+        if let Some(config) = config.as_object_mut() {
+            config.insert("repetitions".to_owned(), REPORT_RUNS_NOTE.into());
+        }
         let meta = poolsweep::results::Meta::collect(
-            serde_json::to_value(&config).unwrap_or_default(),
+            config,
             serde_json::json!({ PROFILE: profile }),
             std::env::args().collect(),
         )
         .with_sdks(sdks);
         let mut run = poolsweep::results::RunFile::new(meta);
-        run.points = points.iter().map(|(c, acc)| acc.point(c)).collect();
+        run.points = points
+            .iter_mut()
+            .map(|k| {
+                let mut acc = PointAcc::new(k.spec.clone());
+                for run in k.runs.drain(..) {
+                    match run {
+                        Ok(record) => acc.add(record),
+                        Err(why) => acc.fail(why),
+                    }
+                }
+                acc.point(&k.config)
+            })
+            .collect();
         run.recommendations = poolsweep::analysis::recommend(&run.points);
         let json = dir.join("run.json");
         if let Err(e) = std::fs::write(&json, run.to_json_pretty()) {
@@ -321,7 +434,10 @@ impl Bench {
         }
         let criterion_index = Self::criterion_home().join("report/index.html");
         match poolsweep::report::render(&run, &dir, Some(&criterion_index)) {
-            Ok(files) => println!("\npoolsweep report: {}", files.index.display()),
+            Ok(files) => {
+                println!("\npoolsweep report: {}", files.index.display());
+                println!("repetitions: {REPORT_RUNS_NOTE}");
+            }
             Err(e) => eprintln!("poolsweep report: {e}"),
         }
     }
