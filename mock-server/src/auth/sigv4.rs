@@ -8,12 +8,15 @@
 //! query pairs are decoded (`+` is a literal plus), re-encoded and sorted, and
 //! the signed headers are trimmed with inner runs of spaces collapsed.
 //!
-//! Two lenient fallbacks are tried only after the S3-exact canonical request
-//! failed to match, so that clients which sign slightly differently still get
-//! through: the raw path exactly as received (for clients that sign their
-//! path verbatim while leaving reserved characters unencoded, or that encode
-//! `/` as `%2F`), and, when the raw query holds a `+`, the query with `+`
-//! read as a space (as `form_urlencoded` based signers do).
+//! Where it is more lenient than that, and why: two fallbacks are tried only
+//! after the S3-exact canonical request failed to match, so that clients which
+//! sign slightly differently still get through: the raw path exactly as
+//! received (for clients that sign their path verbatim while leaving reserved
+//! characters unencoded, or that encode `/` as `%2F`), and, when the raw query
+//! holds a `+`, the query with `+` read as a space (as `form_urlencoded` based
+//! signers do). A request accepted only through a fallback would fail the
+//! canonical form S3 documents; it is logged at debug level
+//! (`RUST_LOG=mock_s3=debug`), and the README says so.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -747,8 +750,8 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
     let headers = canonical_headers(c.parts, c.signed_headers);
 
     let mut first = None;
-    for path in &paths {
-        for query in &queries {
+    for (lenient_path, path) in paths.iter().enumerate() {
+        for (plus_as_space, query) in queries.iter().enumerate() {
             let creq = canonical_request(
                 c.parts.method.as_str(),
                 path,
@@ -760,6 +763,15 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
             let sts = string_to_sign(c.amz_date, c.scope, &creq);
             let signature = hex::encode(hmac_sha256(c.key, sts.as_bytes()));
             if ct_eq(signature.as_bytes(), c.provided.as_bytes()) {
+                if lenient_path + plus_as_space > 0 {
+                    // Accepted where the canonical form S3 documents did not match: say so to
+                    // whoever debugs a client against the mock.
+                    tracing::debug!(
+                        raw_path = lenient_path > 0,
+                        plus_as_space = plus_as_space > 0,
+                        "SigV4 signature matched only a lenient canonical request"
+                    );
+                }
                 return Ok(());
             }
             first.get_or_insert((creq, sts));
