@@ -43,8 +43,9 @@ fn installed() -> Option<Installed> {
         .clone()
 }
 
+/// An operation's deadline that only a hang reaches.
 fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(120)
+    Instant::now() + crate::util::HANG_GUARD
 }
 
 /// A runner trusting `server`'s CA, and the CA file (which must outlive it).
@@ -405,13 +406,11 @@ async fn the_runner_exits_when_its_stdin_closes_and_is_killed_when_dropped() {
         writeln!(stdin, r#"{{"type":"hello","protocol":1}}"#).unwrap();
     }
     let mut exited = None;
-    for _ in 0..1500 {
-        if let Some(status) = child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::util::eventually(|| {
+        exited = child.try_wait().unwrap();
+        exited.is_some()
+    })
+    .await;
     assert_eq!(
         exited.and_then(|s| s.code()),
         Some(0),

@@ -98,13 +98,7 @@ pub(crate) fn process_gone(pid: u32) -> bool {
     }
 }
 
-/// Waits (at most 10 s) for process `pid` to be gone.
+/// Waits for process `pid` to be gone (false only after the hang guard).
 pub(crate) async fn wait_gone(pid: u32) -> bool {
-    for _ in 0..1000 {
-        if process_gone(pid) {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    process_gone(pid)
+    crate::util::eventually(|| process_gone(pid)).await
 }
