@@ -2,7 +2,10 @@
 //!
 //! The server gets a runtime of its own (default: one worker thread per core) so that its
 //! work is never scheduled on the client's runtime: a benchmark's client tasks and the
-//! server's tasks compete only for CPU, as two processes would, not for one scheduler's queue.
+//! server's tasks do not wait in one scheduler's queue. They still share what one process
+//! shares: the cores, the open-file limit (`RLIMIT_NOFILE` caps the server's accepts and the
+//! client's connects together) and the allocator. A standalone server (`mock-s3` binary) is
+//! the way to keep them apart.
 
 use std::sync::Arc;
 use std::sync::mpsc;

@@ -3,8 +3,10 @@
 //!
 //! A profile is plain data (serde, TOML or JSON), set at start and replaceable while running
 //! (`PUT /__mock/profile`). Random draws come from an RNG seeded by (profile seed, request
-//! sequence number), so a run with the same seed and the same request order repeats exactly;
-//! a reset ([`crate::reset`]) starts the sequence again from request 0, with a new seed if asked.
+//! sequence number), so the same seed and the same request order draw the same latencies and
+//! faults; a reset ([`crate::reset`]) starts the sequence again from request 0, with a new seed
+//! if asked. SlowDowns also depend on the clock (the rate limiter reads real time, as S3's
+//! does): they repeat only while no budget refills during the run.
 //!
 //! Presets and the sources of their numbers:
 //! - `ideal`: nothing injected: no latency, no limits, no faults.
