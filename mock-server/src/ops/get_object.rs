@@ -250,6 +250,10 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
+    // Sized once for S3's headers of an object (and the request ids added last), rather
+    // than grown on the way.
+    *resp.headers_mut() =
+        HeaderMap::with_capacity(16 + object.headers.len() + object.metadata.len());
     let h = resp.headers_mut();
     object_headers(h, &object);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
