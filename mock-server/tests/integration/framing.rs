@@ -29,9 +29,14 @@ async fn setup() -> (TestServer, aws_sdk_s3::Client) {
     (t, c)
 }
 
+/// The object's bytes, `None` when there is no such key. Any other error fails the test with
+/// the SDK's error, so that a failure says what went wrong rather than that nothing was read.
 async fn stored(c: &aws_sdk_s3::Client, key: &str) -> Option<Vec<u8>> {
-    let got = c.get_object().bucket("frm").key(key).send().await.ok()?;
-    Some(got.body.collect().await.unwrap().into_bytes().to_vec())
+    match c.get_object().bucket("frm").key(key).send().await {
+        Ok(got) => Some(got.body.collect().await.unwrap().into_bytes().to_vec()),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+        Err(e) => panic!("GET {key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+    }
 }
 
 async fn still_serving(c: &aws_sdk_s3::Client) {

@@ -369,6 +369,8 @@ pub(crate) fn http_chunked(body: &[u8], piece: usize) -> Vec<u8> {
 #[derive(Default)]
 struct ResponseReader {
     buf: Vec<u8>,
+    /// Why the last read gave nothing.
+    ended: Option<&'static str>,
 }
 
 impl ResponseReader {
@@ -379,7 +381,18 @@ impl ResponseReader {
                 self.buf.extend_from_slice(&tmp[..n]);
                 true
             }
-            _ => false,
+            Ok(Ok(_)) => {
+                self.ended = Some("closed by the server");
+                false
+            }
+            Ok(Err(_)) => {
+                self.ended = Some("read error");
+                false
+            }
+            Err(_) => {
+                self.ended = Some("no answer within HANG_GUARD");
+                false
+            }
         }
     }
 
@@ -393,7 +406,11 @@ impl ResponseReader {
                 return Response {
                     status: 0,
                     headers: http::HeaderMap::new(),
-                    body: String::from_utf8_lossy(&self.buf).into_owned(),
+                    body: format!(
+                        "{} [no whole response head: {}]",
+                        String::from_utf8_lossy(&self.buf),
+                        self.ended.unwrap_or("?")
+                    ),
                 };
             }
         };
