@@ -152,7 +152,7 @@ impl Bench {
         SweepConfig {
             objects,
             repetitions: 1,
-            warmup: 0,
+            startup_batches: 2,
             pattern: Pattern::Batch,
             profiles: vec![PROFILE.to_owned()],
             bucket: BUCKET.to_owned(),
@@ -223,7 +223,7 @@ impl Bench {
             let result = match result {
                 Ok(record) => {
                     total += record.repetition.elapsed;
-                    let acknowledged = record.repetition.succeeded;
+                    let acknowledged = record.repetition.succeeded + record.startup.succeeded;
                     let failure = record.failure.clone().or_else(|| {
                         (acknowledged != config.objects).then(|| {
                             format!(
@@ -265,6 +265,7 @@ impl Bench {
             service,
             sut,
             spec,
+            seed,
             seed,
             &mut |_| {},
         ))

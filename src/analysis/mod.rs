@@ -1,14 +1,22 @@
-//! What a run's points say: for each (client mode, batch size) the maxSockets to set, and why.
+//! What a run's points say: for each group of points and each (client mode, batch size) in
+//! it, the maxSockets to set (or to share a client), read from the whole curve, and why.
 //!
-//! Invariant: a recommendation is drawn from measured points only, and says which counters
-//! explain what it claims (SlowDown, EMFILE, handshakes, timeouts); the result file stores it
-//! as it is, next to the points it was drawn from.
+//! Invariant: a recommendation is drawn from measured points only, tells a difference from
+//! noise by the spread over repetitions, and names with numbers what it claims (SlowDown,
+//! retries, latency, sockets, handshakes, errors, CPU); the result file stores it as it is,
+//! next to the points it was drawn from.
 //!
 //! # Layout
 //!
-//! - `recommend`: [`Recommendation`] (with [`RuleOfThumb`]) and [`recommend`], the knee,
-//!   best and fall-off of each curve of the run's main group.
+//! - `interval`: a bootstrap interval of the difference between two points' throughputs.
+//! - `recommend`: [`Recommendation`] ([`Verdict`], [`Falloff`], [`Cost`], [`RuleOfThumb`])
+//!   and [`recommend`]: best, knee, costs beyond it and fall-off of every curve of the run.
 
+mod interval;
 mod recommend;
 
-pub use recommend::{KNEE_FRACTION, Recommendation, RuleOfThumb, main_group, recommend};
+pub use interval::{CONFIDENCE, RESAMPLES, relative_difference};
+pub use recommend::{
+    Cost, CostKind, FALLOFF_MARGIN, Falloff, KNEE_MARGIN, Recommendation, RuleOfThumb, Verdict,
+    main_group, recommend,
+};

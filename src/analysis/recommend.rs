@@ -1,41 +1,269 @@
-//! The recommendation: for each (SDK, client mode, batch size), the best maxSockets, the knee (the
-//! smallest maxSockets within 5% of the best: the value to set), where throughput falls off
-//! again and why (read from the counters), set beside the guide's rule of thumb (maxSockets
-//! equal to the batch size).
+//! The recommendation: for each group of the run (SDK, pool, pattern, op, profile, scenario) and
+//! each (client mode, batch size) in it, the maxSockets to set, read from the whole curve.
 //!
-//! Only points of the run's main group (the most common pool, pattern, operation and profile)
-//! are compared, so that one curve is read at a time; failed points are not candidates for
-//! best or knee, but a fall-off point may be a failed one (that is often the reason).
+//! - **Best**: the maxSockets with the highest median throughput among points without errors
+//!   (a point cut by the time budget is a candidate: its steady throughput was measured).
+//! - **Knee** (the value to set): the smallest maxSockets whose throughput cannot be told
+//!   apart from the best: within [`KNEE_MARGIN`] of it, or with a 95 % bootstrap interval of
+//!   the difference of means over the repetitions that reaches zero ([`interval`]). If every
+//!   point is like that the curve is **flat**, and said to be.
+//! - **Beyond the knee**: what more sockets cost, each with its numbers at the knee and at its
+//!   worst: SlowDown retries, other retries, p99 latency, sockets opened, TLS handshakes,
+//!   failed requests, client and server CPU per request ([`Cost`]); only costs clearly above
+//!   the knee's are named (thresholds in [`CostKind::notable`]).
+//! - **Fall-off**: the first maxSockets beyond the knee whose throughput is below the best
+//!   beyond the spread and by more than [`FALLOFF_MARGIN`], or whose requests failed; it may
+//!   be ∞ alone.
+//! - **Per-request clients** get no maxSockets: each request has a client and a pool of its
+//!   own, so maxSockets caps nothing. Their recommendation is to share a client, with what
+//!   the shared client of the same group and batch measured beside it.
+//!
+//! [`interval`]: super::interval
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Point, display_max_sockets, max_sockets_sort_key};
+use super::interval;
+use crate::metrics::{GroupKey, Point, display_max_sockets, max_sockets_sort_key};
 use crate::modes::ClientMode;
-use crate::sut::Sdk;
 
-/// The recommendation for one client mode and batch size.
+/// Throughput within this fraction of the best counts as the best: more sockets for less
+/// than this are not worth it, however certain the difference.
+pub const KNEE_MARGIN: f64 = 0.03;
+
+/// A fall-off is at least this far below the best (and beyond the spread).
+pub const FALLOFF_MARGIN: f64 = 0.05;
+
+/// What the recommendation says to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Set maxSockets to the knee.
+    Knee,
+    /// maxSockets makes no measurable difference; the knee is the smallest value measured.
+    Flat,
+    /// A client per request: maxSockets caps nothing; share one client instead.
+    ShareClient,
+}
+
+/// Where throughput falls below the best, beyond the spread.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Falloff {
+    /// The smallest maxSockets above the knee where it does; `None` is Infinity.
+    pub from: Option<u32>,
+    /// Median objects/s there (0 when its requests failed).
+    pub objects_per_s: f64,
+    /// Percent below the best (`-20.0` = 20 % slower).
+    pub vs_best_pct: f64,
+}
+
+/// One thing more sockets cost beyond the knee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CostKind {
+    /// Retries after SlowDown, plus requests still throttled when retries ran out, per run.
+    SlowdownRetries,
+    /// Other retries (5xx, resets, timeouts), per run.
+    OtherRetries,
+    /// 99th percentile request latency, ms.
+    P99LatencyMs,
+    /// Sockets opened, per run.
+    SocketsOpened,
+    /// TLS handshakes, full and resumed, per run.
+    TlsHandshakes,
+    /// Requests that failed for good (EMFILE included), per run.
+    FailedRequests,
+    /// The client's CPU time per request, µs.
+    ClientCpuUs,
+    /// The server's CPU time per request, µs.
+    ServerCpuUs,
+}
+
+impl CostKind {
+    const ALL: [CostKind; 8] = [
+        CostKind::SlowdownRetries,
+        CostKind::OtherRetries,
+        CostKind::P99LatencyMs,
+        CostKind::SocketsOpened,
+        CostKind::TlsHandshakes,
+        CostKind::FailedRequests,
+        CostKind::ClientCpuUs,
+        CostKind::ServerCpuUs,
+    ];
+
+    /// The value at a point, `None` if not measured there.
+    fn of(self, p: &Point) -> Option<f64> {
+        let per_run = |n: u64| n as f64 / f64::from(p.repetitions.max(1));
+        match self {
+            CostKind::SlowdownRetries => Some(per_run(p.retries.throttling + p.errors.slowdown)),
+            CostKind::OtherRetries => Some(per_run(p.retries.total - p.retries.throttling)),
+            CostKind::P99LatencyMs => Some(p.latency_ms.p99),
+            CostKind::SocketsOpened => Some(per_run(p.sockets_opened)),
+            CostKind::TlsHandshakes => Some(per_run(p.tls_full + p.tls_resumed)),
+            CostKind::FailedRequests => Some(per_run(p.errors.total.max(p.errors.emfile))),
+            CostKind::ClientCpuUs => p.cpu_ns_per_request.client_ns.map(|ns| ns / 1000.0),
+            CostKind::ServerCpuUs => p.cpu_ns_per_request.server_ns.map(|ns| ns / 1000.0),
+        }
+    }
+
+    /// Whether `worst` is clearly more than `at_knee`: counts by at least one per run and 10 %;
+    /// latency by 20 % (and 1 ms); CPU by 15 %. Below that, run-to-run noise and the coarse
+    /// per-run averages of a few repetitions can make the difference.
+    pub fn notable(self, at_knee: f64, worst: f64) -> bool {
+        match self {
+            CostKind::SlowdownRetries | CostKind::OtherRetries | CostKind::FailedRequests => {
+                worst >= at_knee + 1.0_f64.max(0.1 * at_knee)
+            }
+            CostKind::SocketsOpened | CostKind::TlsHandshakes => {
+                worst >= at_knee + 1.0_f64.max(0.1 * at_knee)
+            }
+            CostKind::P99LatencyMs => worst > 1.2 * at_knee && worst - at_knee >= 1.0,
+            CostKind::ClientCpuUs | CostKind::ServerCpuUs => worst > 1.15 * at_knee,
+        }
+    }
+
+    /// "SlowDown retries 0 → 283 per run", "p99 latency 361 → 604 ms (+67 %)".
+    fn describe(self, c: &Cost) -> String {
+        let at = display_max_sockets(c.worst_at);
+        let pct = |a: f64, b: f64| {
+            if a > 0.0 {
+                format!(" (+{:.0} %, at {at})", 100.0 * (b - a) / a)
+            } else {
+                format!(" (at {at})")
+            }
+        };
+        let count = |name: &str| {
+            format!(
+                "{name} {} → {} per run (at {at})",
+                fmt_count(c.at_knee),
+                fmt_count(c.worst)
+            )
+        };
+        match self {
+            CostKind::SlowdownRetries => count("SlowDown retries"),
+            CostKind::OtherRetries => count("other retries"),
+            CostKind::SocketsOpened => count("sockets opened"),
+            CostKind::TlsHandshakes => count("TLS handshakes"),
+            CostKind::FailedRequests => count("failed requests"),
+            CostKind::P99LatencyMs => format!(
+                "p99 latency {} → {} ms{}",
+                fmt_ms(c.at_knee),
+                fmt_ms(c.worst),
+                pct(c.at_knee, c.worst)
+            ),
+            CostKind::ClientCpuUs => format!(
+                "client CPU {:.0} → {:.0} µs per request{}",
+                c.at_knee,
+                c.worst,
+                pct(c.at_knee, c.worst)
+            ),
+            CostKind::ServerCpuUs => format!(
+                "server CPU {:.0} → {:.0} µs per request{}",
+                c.at_knee,
+                c.worst,
+                pct(c.at_knee, c.worst)
+            ),
+        }
+    }
+}
+
+fn fmt_count(v: f64) -> String {
+    if (v - v.round()).abs() < 0.05 || v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn fmt_ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// What one kind of cost is at the knee and at its worst beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Which cost.
+    pub kind: CostKind,
+    /// Its value at the knee (units in [`CostKind`]).
+    pub at_knee: f64,
+    /// Its largest value beyond the knee.
+    pub worst: f64,
+    /// Where that was measured; `None` is Infinity.
+    pub worst_at: Option<u32>,
+}
+
+/// The recommendation for one (client mode, batch size) of one group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
-    /// The S3 client whose curve this is.
-    pub sdk: Sdk,
+    /// The group the curve belongs to.
+    #[serde(flatten)]
+    pub group: GroupKey,
     /// Client mode.
     pub client: ClientMode,
     /// Batch size.
     pub batch: u32,
+    /// What to do: set the knee, any value (flat), or share a client.
+    pub verdict: Verdict,
     /// maxSockets with the highest median objects/s; `None` is Infinity.
     pub best_max_sockets: Option<u32>,
-    /// The knee: the smallest maxSockets whose throughput is close to the best (the value to
-    /// set); `None` is Infinity.
+    /// The knee: the smallest maxSockets whose throughput cannot be told apart from the best;
+    /// `None` is Infinity. For [`Verdict::ShareClient`] it describes the curve, not advice.
     pub knee_max_sockets: Option<u32>,
-    /// The smallest finite maxSockets above the best from which throughput drops clearly below
-    /// the best (e.g. because the server answers `SlowDown`); `None` if it never does.
-    pub falloff_from: Option<u32>,
+    /// Where throughput falls below the best beyond the knee; `None` if it never does.
+    pub falloff: Option<Falloff>,
+    /// What more sockets than the knee cost, where clearly more than at the knee.
+    pub beyond_knee: Vec<Cost>,
     /// How the common rule "maxSockets = batch size" fares against the best.
     pub rule_of_thumb: RuleOfThumb,
-    /// Why, in one or two sentences a user can act on.
+    /// Why, in a few sentences a user can act on, with the numbers.
     pub reason: String,
+}
+
+impl Recommendation {
+    /// What to set, in a few words: "25", "1 (flat)", "share a client".
+    pub fn setting(&self) -> String {
+        match self.verdict {
+            Verdict::Knee => display_max_sockets(self.knee_max_sockets).to_string(),
+            Verdict::Flat => format!("{} (flat)", display_max_sockets(self.knee_max_sockets)),
+            Verdict::ShareClient => "share a client".to_owned(),
+        }
+    }
+
+    /// Where throughput falls off, in a few words: "from 100", "from ∞", "none".
+    pub fn falloff_label(&self) -> String {
+        self.falloff.map_or_else(
+            || "none".to_owned(),
+            |f| format!("from {}", display_max_sockets(f.from)),
+        )
+    }
+
+    /// The group and curve in a few words: "s3-like · shared · batch 100" (pool, pattern and
+    /// op only where they are not the defaults, the scenario when there is one).
+    pub fn title(&self) -> String {
+        let g = &self.group;
+        let mut parts = vec![g.profile.clone()];
+        if g.pool != crate::transport::PoolKind::Agent {
+            parts.push(format!("pool {}", g.pool));
+        }
+        if g.pattern != crate::workload::Pattern::Batch {
+            parts.push(format!("pattern {}", g.pattern));
+        }
+        if g.op != crate::workload::Op::Put {
+            parts.push(format!("op {}", g.op));
+        }
+        parts.push(self.client.to_string());
+        parts.push(format!("batch {}", self.batch));
+        let mut t = parts.join(" · ");
+        if let Some(sc) = &g.scenario {
+            t = format!("{sc}: {t}");
+        }
+        t
+    }
 }
 
 /// The rule of thumb "set maxSockets to the batch size", measured.
@@ -49,304 +277,379 @@ pub struct RuleOfThumb {
     pub vs_best_pct: Option<f64>,
 }
 
-/// A maxSockets whose median throughput is at least this fraction of the best is "as good".
-pub const KNEE_FRACTION: f64 = 0.95;
-
-fn group_key(p: &Point) -> (String, String, String, String) {
-    (
-        p.pool.to_string(),
-        p.pattern.to_string(),
-        p.op.to_string(),
-        p.profile.clone(),
-    )
+/// Per-repetition throughputs of a point (its median alone in files without them).
+fn runs(p: &Point) -> Vec<f64> {
+    if p.objects_per_s_by_run.is_empty() {
+        vec![p.objects_per_s.median]
+    } else {
+        p.objects_per_s_by_run.clone()
+    }
 }
 
-/// The points of the run's main group (most points; ties go to the first seen).
+/// Whether `p`'s throughput cannot be told apart from `best`'s.
+fn like_best(p: &Point, best: &Point) -> bool {
+    let b = best.objects_per_s.median;
+    if p.objects_per_s.median >= (1.0 - KNEE_MARGIN) * b {
+        return true;
+    }
+    interval::relative_difference(&runs(p), &runs(best)).is_some_and(|(_, hi)| hi >= 0.0)
+}
+
+/// Whether `p`'s throughput is below `best`'s beyond the spread and the fall-off margin.
+fn below_best(p: &Point, best: &Point) -> bool {
+    if p.has_errors() {
+        return true;
+    }
+    let b = best.objects_per_s.median;
+    p.objects_per_s.median < (1.0 - FALLOFF_MARGIN) * b
+        && interval::relative_difference(&runs(p), &runs(best)).is_some_and(|(_, hi)| hi < 0.0)
+}
+
+fn pct(v: f64, of: f64) -> f64 {
+    if of > 0.0 { 100.0 * (v - of) / of } else { 0.0 }
+}
+
+/// The points of the run's main workload: the (pool, pattern, op, profile, scenario) with
+/// most points, every SDK's (ties go to the first seen). The SDKs are compared on it.
 pub fn main_group(points: &[Point]) -> Vec<&Point> {
-    let mut counts: Vec<((String, String, String, String), usize)> = Vec::new();
+    let key = |p: &Point| {
+        let g = p.group();
+        (g.pool, g.pattern, g.op, g.profile, g.scenario)
+    };
+    let mut counts: Vec<(_, usize)> = Vec::new();
     for p in points {
-        let k = group_key(p);
-        match counts.iter_mut().find(|(key, _)| *key == k) {
+        let k = key(p);
+        match counts.iter_mut().find(|(c, _)| *c == k) {
             Some((_, n)) => *n += 1,
             None => counts.push((k, 1)),
         }
     }
-    let Some(best) = counts
-        .iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(k, _)| k.clone())
-    else {
+    let mut best: Option<(_, usize)> = None;
+    for (k, n) in counts {
+        if best.as_ref().is_none_or(|(_, m)| n > *m) {
+            best = Some((k, n));
+        }
+    }
+    let Some((best, _)) = best else {
         return Vec::new();
     };
-    points.iter().filter(|p| group_key(p) == best).collect()
+    points.iter().filter(|p| key(p) == best).collect()
 }
 
-/// Why throughput at `f` is below the best at `b`, from the counters.
-fn why_falloff(f: &Point, b: &Point) -> String {
-    let mut causes = Vec::new();
-    let slow_f = f.retries.throttling + f.errors.slowdown;
-    let slow_b = b.retries.throttling + b.errors.slowdown;
-    if slow_f > slow_b {
-        causes.push(format!(
-            "the server throttles: {slow_f} SlowDown responses retried or failed (vs {slow_b} at the best)"
-        ));
-    }
-    if f.errors.emfile > 0 {
-        causes.push(format!(
-            "{} requests failed with EMFILE (file descriptors ran out)",
-            f.errors.emfile
-        ));
-    }
-    if f.tls_full > b.tls_full.saturating_mul(3) / 2 && f.tls_full > b.tls_full + 1 {
-        causes.push(format!(
-            "{} full TLS handshakes and {} sockets opened (vs {} and {} at the best): new sockets cost CPU where an existing one was about to be free",
-            f.tls_full, f.sockets_opened, b.tls_full, b.sockets_opened
-        ));
-    }
-    if f.errors.timeout > b.errors.timeout {
-        causes.push(format!("{} requests timed out", f.errors.timeout));
-    }
-    if causes.is_empty() {
-        "no counter explains it (CPU contention on the client is the likely cause)".to_owned()
-    } else {
-        causes.join("; ")
-    }
-}
-
-/// The recommendations of a run, one per (client mode, batch size) of its main group.
+/// The recommendations of a run: for every group, one per (client mode, batch size) with at
+/// least one point without errors.
 pub fn recommend(points: &[Point]) -> Vec<Recommendation> {
-    let group = main_group(points);
-    // One curve per SDK: each is read on its own.
-    let mut keys: Vec<(Sdk, ClientMode, u32)> =
-        group.iter().map(|p| (p.sdk, p.client, p.batch)).collect();
+    let mut keys: Vec<(GroupKey, ClientMode, u32)> = points
+        .iter()
+        .map(|p| (p.group(), p.client, p.batch))
+        .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter_map(|(sdk, client, batch)| {
-            let mut curve: Vec<&Point> = group
+        .filter_map(|(group, client, batch)| {
+            let in_group: Vec<&Point> = points.iter().filter(|p| p.group() == group).collect();
+            recommend_curve(&group, client, batch, &in_group)
+        })
+        .collect()
+}
+
+/// One curve: the points of `group` for (`client`, `batch`).
+fn recommend_curve(
+    group: &GroupKey,
+    client: ClientMode,
+    batch: u32,
+    in_group: &[&Point],
+) -> Option<Recommendation> {
+    let mut curve: Vec<&Point> = in_group
+        .iter()
+        .copied()
+        .filter(|p| p.client == client && p.batch == batch)
+        .collect();
+    curve.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
+    let ok: Vec<&Point> = curve.iter().copied().filter(|p| !p.has_errors()).collect();
+    let best = *ok
+        .iter()
+        .max_by(|a, b| a.objects_per_s.median.total_cmp(&b.objects_per_s.median))?;
+    let best_v = best.objects_per_s.median;
+    let knee = *ok.iter().find(|p| like_best(p, best))?;
+    let flat = ok.iter().all(|p| like_best(p, best)) && ok.len() > 1;
+    let beyond: Vec<&Point> = curve
+        .iter()
+        .copied()
+        .filter(|p| max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(knee.max_sockets))
+        .collect();
+    let beyond_knee = costs(knee, &beyond);
+    let falloff = beyond
+        .iter()
+        .find(|p| below_best(p, best))
+        .map(|p| Falloff {
+            from: p.max_sockets,
+            objects_per_s: if p.has_errors() && p.succeeded == 0 {
+                0.0
+            } else {
+                p.objects_per_s.median
+            },
+            vs_best_pct: (10.0 * pct(p.objects_per_s.median, best_v)).round() / 10.0,
+        });
+    let rot = curve.iter().find(|p| p.max_sockets == Some(batch));
+    let rot_v = rot.map(|p| p.objects_per_s.median);
+    let verdict = if client == ClientMode::PerRequest {
+        Verdict::ShareClient
+    } else if flat {
+        Verdict::Flat
+    } else {
+        Verdict::Knee
+    };
+    let mut r = Recommendation {
+        group: group.clone(),
+        client,
+        batch,
+        verdict,
+        best_max_sockets: best.max_sockets,
+        knee_max_sockets: knee.max_sockets,
+        falloff,
+        beyond_knee,
+        rule_of_thumb: RuleOfThumb {
+            max_sockets: batch,
+            objects_per_s: rot_v,
+            vs_best_pct: rot_v.map(|v| (10.0 * pct(v, best_v)).round() / 10.0),
+        },
+        reason: String::new(),
+    };
+    r.reason = match verdict {
+        Verdict::ShareClient => share_client_reason(&r, &curve, best, in_group),
+        Verdict::Knee | Verdict::Flat => knee_reason(&r, &curve, &ok, knee, best),
+    };
+    Some(r)
+}
+
+/// Each cost beyond the knee whose worst is clearly above the knee's value.
+fn costs(knee: &Point, beyond: &[&Point]) -> Vec<Cost> {
+    CostKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let at_knee = kind.of(knee)?;
+            let (worst, worst_at) = beyond
                 .iter()
-                .copied()
-                .filter(|p| p.sdk == sdk && p.client == client && p.batch == batch)
-                .collect();
-            curve.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
-            let ok: Vec<&Point> = curve.iter().copied().filter(|p| !p.failed()).collect();
-            let best = *ok
-                .iter()
-                .max_by(|a, b| a.objects_per_s.median.total_cmp(&b.objects_per_s.median))?;
-            let best_v = best.objects_per_s.median;
-            let knee = *ok
-                .iter()
-                .find(|p| p.objects_per_s.median >= KNEE_FRACTION * best_v)?;
-            // A fall-off is beyond noise: below the knee fraction and outside the best's range
-            // over repetitions (or a failed point).
-            let falloff = curve.iter().copied().find(|p| {
-                max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(best.max_sockets)
-                    && (p.failed()
-                        || (p.objects_per_s.median < KNEE_FRACTION * best_v
-                            && p.objects_per_s.max < best.objects_per_s.min))
-            });
-            let rot = curve.iter().find(|p| p.max_sockets == Some(batch));
-            let shared_best = (client == ClientMode::PerRequest)
-                .then(|| {
-                    group
-                        .iter()
-                        .filter(|p| {
-                            p.sdk == sdk
-                                && p.client == ClientMode::Shared
-                                && p.batch == batch
-                                && !p.failed()
-                        })
-                        .map(|p| p.objects_per_s.median)
-                        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-                })
-                .flatten();
-            let rot_v = rot.map(|p| p.objects_per_s.median);
-            let mut reason = format!(
-                "Set maxSockets {}: it reaches {:.0}% of the best throughput ({:.0} objects/s at {})",
-                display_max_sockets(knee.max_sockets),
-                100.0 * knee.objects_per_s.median / best_v,
-                best_v,
-                display_max_sockets(best.max_sockets),
-            );
-            if let Some(w) = curve.iter().rev().find(|p| {
-                max_sockets_sort_key(p.max_sockets) < max_sockets_sort_key(knee.max_sockets)
-            }) {
-                let _ = write!(
-                    reason,
-                    "; {} is too few ({:.0} objects/s, socket wait p99 {:.1} ms)",
-                    display_max_sockets(w.max_sockets),
-                    w.objects_per_s.median,
-                    w.socket_wait_ms.p99
-                );
-            }
-            if let Some(f) = falloff {
-                let _ = write!(
-                    reason,
-                    ". From {} throughput falls off: {}",
-                    display_max_sockets(f.max_sockets),
-                    why_falloff(f, best)
-                );
-            }
-            if client == ClientMode::PerRequest {
-                let _ = write!(
-                    reason,
-                    ". A client per request has its own pool, so maxSockets caps nothing here: every request opens a socket and does a full TLS handshake"
-                );
-                if let Some(shared) = shared_best {
-                    let _ = write!(
-                        reason,
-                        "; one shared client reaches {shared:.0} objects/s ({:+.0}%)",
-                        100.0 * (shared - best_v) / best_v
-                    );
-                }
-            }
-            match rot_v {
-                Some(v) => {
-                    let _ = write!(
-                        reason,
-                        ". The guide's rule (maxSockets = batch = {batch}) gets {v:.0} objects/s, {:+.1}% vs the best",
-                        100.0 * (v - best_v) / best_v
-                    );
-                }
-                None => {
-                    let _ = write!(reason, ". The guide's rule (maxSockets = batch = {batch}) was not measured");
-                }
-            }
-            reason.push('.');
-            Some(Recommendation {
-                sdk,
-                client,
-                batch,
-                best_max_sockets: best.max_sockets,
-                knee_max_sockets: knee.max_sockets,
-                // `None` is both "no fall-off" and Infinity here; a fall-off only at ∞ is
-                // described in the reason.
-                falloff_from: falloff.and_then(|p| p.max_sockets),
-                rule_of_thumb: RuleOfThumb {
-                    max_sockets: batch,
-                    objects_per_s: rot_v,
-                    vs_best_pct: rot_v.map(|v| (1000.0 * (v - best_v) / best_v).round() / 10.0),
-                },
-                reason,
+                .filter_map(|p| kind.of(p).map(|v| (v, p.max_sockets)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))?;
+            kind.notable(at_knee, worst).then_some(Cost {
+                kind,
+                at_knee,
+                worst,
+                worst_at,
             })
         })
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::fixtures;
-
-    /// A curve for (shared, batch 100) with these (maxSockets, objects/s) points.
-    fn curve(values: &[(Option<u32>, f64)]) -> Vec<Point> {
-        values
-            .iter()
-            .map(|&(m, v)| {
-                let mut p = fixtures::point_template();
-                p.client = ClientMode::Shared;
-                p.batch = 100;
-                p.max_sockets = m;
-                p.objects_per_s.median = v;
-                p.objects_per_s.min = v * 0.98;
-                p.objects_per_s.max = v * 1.02;
-                p
-            })
-            .collect()
-    }
-
-    #[test]
-    fn rising_curve_knee_is_where_it_flattens() {
-        let points = curve(&[
-            (Some(1), 100.0),
-            (Some(10), 900.0),
-            (Some(50), 1900.0),
-            (Some(100), 1990.0),
-            (Some(200), 2000.0),
-        ]);
-        let r = &recommend(&points)[0];
-        assert_eq!(r.best_max_sockets, Some(200));
-        assert_eq!(r.knee_max_sockets, Some(50));
-        assert_eq!(r.falloff_from, None);
-        assert_eq!(r.rule_of_thumb.objects_per_s, Some(1990.0));
-        assert_eq!(r.rule_of_thumb.vs_best_pct, Some(-0.5));
-        assert!(r.reason.starts_with("Set maxSockets 50"), "{}", r.reason);
-        assert!(r.reason.contains("10 is too few"), "{}", r.reason);
-    }
-
-    #[test]
-    fn flat_curve_recommends_the_smallest() {
-        let points = curve(&[
-            (Some(1), 1000.0),
-            (Some(10), 1010.0),
-            (Some(100), 1005.0),
-            (None, 1000.0),
-        ]);
-        let r = &recommend(&points)[0];
-        assert_eq!(r.knee_max_sockets, Some(1));
-        assert_eq!(r.falloff_from, None);
-    }
-
-    #[test]
-    fn falling_curve_names_the_falloff_and_its_cause() {
-        let mut points = curve(&[
-            (Some(10), 500.0),
-            (Some(50), 2000.0),
-            (Some(100), 1980.0),
-            (Some(500), 1200.0),
-            (None, 900.0),
-        ]);
-        points[3].retries.throttling = 4000;
-        points[4].errors.emfile = 12;
-        let r = &recommend(&points)[0];
-        assert_eq!(r.best_max_sockets, Some(50));
-        assert_eq!(r.knee_max_sockets, Some(50));
-        assert_eq!(r.falloff_from, Some(500));
-        assert!(
-            r.reason
-                .contains("From 500 throughput falls off: the server throttles"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn a_dip_within_the_noise_is_not_a_falloff() {
-        let mut points = curve(&[(Some(10), 1000.0), (Some(50), 900.0)]);
-        points[1].objects_per_s.max = 1100.0;
-        let r = &recommend(&points)[0];
-        assert_eq!(r.falloff_from, None, "{}", r.reason);
-    }
-
-    #[test]
-    fn per_request_says_max_sockets_caps_nothing_and_compares_with_shared() {
-        let mut points = curve(&[(Some(10), 500.0), (Some(100), 2000.0)]);
-        let mut per_request = curve(&[(Some(10), 800.0), (Some(100), 810.0)]);
-        for p in &mut per_request {
-            p.client = ClientMode::PerRequest;
-        }
-        points.extend(per_request);
-        let r = recommend(&points)
-            .into_iter()
-            .find(|r| r.client == ClientMode::PerRequest)
-            .unwrap();
-        assert!(r.reason.contains("caps nothing"), "{}", r.reason);
-        assert!(
-            r.reason
-                .contains("one shared client reaches 2000 objects/s (+147%)"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn failed_points_are_not_candidates() {
-        let mut points = curve(&[(Some(10), 500.0), (Some(100), 3000.0)]);
-        points[1].errors.emfile = 5;
-        points[1].errors.total = 5;
-        let r = &recommend(&points)[0];
-        assert_eq!(r.best_max_sockets, Some(10));
-        assert_eq!(r.falloff_from, Some(100));
-        assert!(r.reason.contains("EMFILE"), "{}", r.reason);
+fn repetitions_phrase(p: &Point) -> String {
+    match p.repetitions {
+        0 | 1 => "one repetition".to_owned(),
+        n => format!("{n} repetitions"),
     }
 }
+
+fn knee_reason(
+    r: &Recommendation,
+    curve: &[&Point],
+    ok: &[&Point],
+    knee: &Point,
+    best: &Point,
+) -> String {
+    let best_v = best.objects_per_s.median;
+    let k = display_max_sockets(knee.max_sockets);
+    let mut s = String::new();
+    if r.verdict == Verdict::Flat {
+        let (lo, hi) = ok.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), p| {
+            (
+                lo.min(p.objects_per_s.median),
+                hi.max(p.objects_per_s.median),
+            )
+        });
+        let _ = write!(
+            s,
+            "Flat: maxSockets makes no measurable difference here ({} to {} all reach {:.0}–{:.0} objects/s, \
+             within the spread of {} or {:.0} % of the best). The smallest, {k}, opens the fewest sockets",
+            display_max_sockets(ok[0].max_sockets),
+            display_max_sockets(ok[ok.len() - 1].max_sockets),
+            lo,
+            hi,
+            repetitions_phrase(best),
+            100.0 * KNEE_MARGIN,
+        );
+    } else if std::ptr::eq(knee, best) {
+        let _ = write!(
+            s,
+            "Set maxSockets {k}: the smallest value that reaches the best throughput ({best_v:.0} objects/s)"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "Set maxSockets {k}: more sockets buy no throughput that can be told apart from it \
+             ({:.0} objects/s here, best {best_v:.0} at {}; {})",
+            knee.objects_per_s.median,
+            display_max_sockets(best.max_sockets),
+            repetitions_phrase(best),
+        );
+    }
+    if r.verdict == Verdict::Knee
+        && let Some(w) = curve
+            .iter()
+            .rev()
+            .find(|p| max_sockets_sort_key(p.max_sockets) < max_sockets_sort_key(knee.max_sockets))
+    {
+        let _ = write!(
+            s,
+            "; {} is too few ({:.0} objects/s, socket wait p99 {} ms)",
+            display_max_sockets(w.max_sockets),
+            w.objects_per_s.median,
+            fmt_ms(w.socket_wait_ms.p99)
+        );
+    }
+    s.push('.');
+    if best.repetitions < 2 && r.verdict != Verdict::Flat {
+        s.push_str(
+            " With one repetition the spread is unknown: only differences over 3 % count, and no fall-off is claimed.",
+        );
+    }
+    push_costs(&mut s, r, &k.to_string());
+    push_rule(&mut s, r);
+    s
+}
+
+fn push_costs(s: &mut String, r: &Recommendation, knee: &str) {
+    let beyond_exists = !r.beyond_knee.is_empty();
+    if beyond_exists {
+        let list: Vec<String> = r.beyond_knee.iter().map(|c| c.kind.describe(c)).collect();
+        let _ = write!(s, " Beyond {knee}, more sockets cost: {}.", list.join("; "));
+    }
+    if let Some(f) = &r.falloff {
+        let from = display_max_sockets(f.from);
+        if f.objects_per_s > 0.0 {
+            let _ = write!(
+                s,
+                " From {from} throughput falls off: {:.0} objects/s ({:+.0} % vs the best).",
+                f.objects_per_s, f.vs_best_pct
+            );
+        } else {
+            let _ = write!(s, " From {from} requests fail.");
+        }
+    } else if !beyond_exists && r.verdict == Verdict::Knee {
+        let _ = write!(
+            s,
+            " Beyond {knee}, more sockets cost nothing measured here (no more SlowDown, retries, latency, sockets, errors or CPU)."
+        );
+    }
+}
+
+fn push_rule(s: &mut String, r: &Recommendation) {
+    let batch = r.batch;
+    match (r.rule_of_thumb.objects_per_s, r.rule_of_thumb.vs_best_pct) {
+        (Some(v), Some(d)) => {
+            let _ = write!(
+                s,
+                " The guide's rule (maxSockets = batch = {batch}) gets {v:.0} objects/s, {d:+.1} % vs the best."
+            );
+        }
+        _ => {
+            let _ = write!(
+                s,
+                " The guide's rule (maxSockets = batch = {batch}) was not measured."
+            );
+        }
+    }
+}
+
+fn share_client_reason(
+    r: &Recommendation,
+    curve: &[&Point],
+    best: &Point,
+    in_group: &[&Point],
+) -> String {
+    let per_run = |n: u64, p: &Point| n as f64 / f64::from(p.repetitions.max(1));
+    let mut s = format!(
+        "Share one client: with a client per request maxSockets caps nothing (every request has a pool of its own; \
+         here {} sockets and {} TLS handshakes per run of {} objects, whatever maxSockets says",
+        fmt_count(per_run(best.sockets_opened, best)),
+        fmt_count(per_run(best.tls_full + best.tls_resumed, best)),
+        best.objects
+    );
+    s.push(')');
+    // The shared client of the same group and batch: its knee if it has one, else its best.
+    let shared: Vec<&Point> = in_group
+        .iter()
+        .copied()
+        .filter(|p| p.client == ClientMode::Shared && p.batch == r.batch && !p.has_errors())
+        .collect();
+    let shared_best = shared
+        .iter()
+        .copied()
+        .max_by(|a, b| a.objects_per_s.median.total_cmp(&b.objects_per_s.median));
+    match shared_best {
+        Some(sb) => {
+            let mut sorted = shared.clone();
+            sorted.sort_by_key(|p| max_sockets_sort_key(p.max_sockets));
+            let sk = sorted
+                .iter()
+                .copied()
+                .find(|p| like_best(p, sb))
+                .unwrap_or(sb);
+            let v = best.objects_per_s.median;
+            let _ = write!(
+                s,
+                ". A shared client at maxSockets {} reaches {:.0} objects/s vs {:.0} here ({:+.0} %), with {} sockets and {} handshakes per run",
+                display_max_sockets(sk.max_sockets),
+                sk.objects_per_s.median,
+                v,
+                pct(sk.objects_per_s.median, v),
+                fmt_count(per_run(sk.sockets_opened, sk)),
+                fmt_count(per_run(sk.tls_full + sk.tls_resumed, sk)),
+            );
+            if let (Some(a), Some(b)) = (
+                sk.cpu_ns_per_request.client_ns,
+                best.cpu_ns_per_request.client_ns,
+            ) {
+                let _ = write!(
+                    s,
+                    "; client CPU {:.0} µs per request vs {:.0} µs",
+                    a / 1000.0,
+                    b / 1000.0
+                );
+            }
+            if let (Some(a), Some(b)) = (
+                sk.cpu_ns_per_request.server_ns,
+                best.cpu_ns_per_request.server_ns,
+            ) {
+                let _ = write!(
+                    s,
+                    ", server CPU {:.0} µs vs {:.0} µs",
+                    a / 1000.0,
+                    b / 1000.0
+                );
+            }
+            s.push('.');
+        }
+        None => s.push_str(
+            ". No shared client of this batch size was measured beside it (add --clients shared to see the difference).",
+        ),
+    }
+    if curve.iter().any(|p| p.has_errors()) {
+        let failed: Vec<String> = curve
+            .iter()
+            .filter(|p| p.has_errors())
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    display_max_sockets(p.max_sockets),
+                    p.failure_summary()
+                )
+            })
+            .collect();
+        let _ = write!(s, " Failed points: {}.", failed.join(", "));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -129,16 +129,38 @@ pub struct SweepArgs {
     /// Repetitions per point, run in shuffled rounds [default: 3].
     #[arg(long)]
     pub repetitions: Option<u32>,
-    /// Requests before each run, on a throwaway client [default: 20].
-    #[arg(long)]
-    pub warmup: Option<u64>,
-    /// Longest time for one run of a point, in seconds; it then reports its throughput and the
-    /// projected time for all objects [default: 20].
+    /// The first N batches of each run, on the measured client, are its start-up (the pool
+    /// fills, handshakes are paid), reported apart from the steady window [default: 2].
+    #[arg(long, value_name = "N")]
+    pub startup_batches: Option<u32>,
+    /// Idle time between batches of --pattern batch, in ms: bursty demand (not counted in
+    /// throughput) [default: 0].
+    #[arg(long, value_name = "MS")]
+    pub pause_ms: Option<u64>,
+    /// Longest time for the steady window of one run (the start-up gets as long again), in
+    /// seconds; it then reports its throughput and the projected time for all objects
+    /// [default: 20].
     #[arg(long, value_name = "SECONDS")]
     pub time_budget: Option<f64>,
     /// Server profiles of the embedded mock: ideal, s3-like, congested [default: s3-like].
     #[arg(long, value_delimiter = ',')]
     pub profile: Option<Vec<String>>,
+    /// Change every profile: PUT/COPY/POST/DELETE per second per prefix (S3: 3,500).
+    #[arg(long, value_name = "N")]
+    pub write_rps: Option<f64>,
+    /// Change every profile: GET/HEAD per second per prefix (S3: 5,500).
+    #[arg(long, value_name = "N")]
+    pub read_rps: Option<f64>,
+    /// Change every profile: the server closes connections idle this long (s3-like: 20,000).
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// What this sweep shows, drawn on its charts and kept with its points.
+    #[arg(long, value_name = "TEXT")]
+    pub scenario: Option<String>,
+    /// Threads the client runs on; the mock gets the other cores (one at least)
+    /// [default: 1, as a Node.js process runs its JavaScript on one].
+    #[arg(long, value_name = "N")]
+    pub client_threads: Option<usize>,
     /// Node's keepAlive on the Agent [default: true].
     #[arg(long)]
     pub keep_alive: Option<bool>,
@@ -157,7 +179,8 @@ pub struct SweepArgs {
     /// Also render the HTML report into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Lower the soft file-descriptor limit (RLIMIT_NOFILE) to reproduce EMFILE.
+    /// Lower the client's soft file-descriptor limit (RLIMIT_NOFILE) to reproduce EMFILE; the
+    /// embedded mock then runs in a child process with its own limit.
     #[arg(long, value_name = "N")]
     pub nofile: Option<u64>,
     /// Plain log lines instead of a progress bar.

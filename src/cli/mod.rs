@@ -84,6 +84,7 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
             mock_s3::MockS3::builder()
                 .storage(mock_s3::StorageMode::Discard)
                 .metadata_listener()
+                .worker_threads(mock_threads(plan.config.client_threads))
                 .start()
                 .context("starting the embedded mock")?,
         ),
@@ -95,9 +96,11 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         .profiles
         .iter()
         .filter_map(|p| {
-            mock_s3::Profile::preset(p)
+            let c = &plan.config;
+            c.profile_overrides
+                .apply(p)
                 .and_then(|prof| serde_json::to_value(prof).ok())
-                .map(|v| (p.clone(), v))
+                .map(|v| (c.profile_label(p), v))
         })
         .collect();
     let meta = Meta::collect(
@@ -117,9 +120,8 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    // The client on its own thread(s), counted as the client's CPU; the mock on the others.
+    let runtime = crate::metrics::client_runtime(plan.config.client_threads)
         .context("starting the client runtime")?;
     {
         let stop = stop.clone();
@@ -242,6 +244,15 @@ fn sdk_clients(
     Ok((clients, versions))
 }
 
+/// Worker threads for the embedded mock: the cores the client does not use, one at least, so
+/// that client and server do not take turns on an oversubscribed core.
+pub fn mock_threads(client_threads: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(client_threads)
+        .max(1)
+}
+
 /// criterion's report, if `cargo bench` made one (linked from poolsweep's report).
 fn criterion_index() -> Option<PathBuf> {
     let target =
@@ -259,7 +270,7 @@ fn print_recommendations(run: &RunFile) {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{:<10} {:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
+        "{:<10} {:<15} {:>6} {:>16} {:>6} {:>10} {:>14}  group",
         "sdk", "client", "batch", "set", "best", "falls off", "rule (=batch)"
     );
     for r in &run.recommendations {
@@ -267,24 +278,26 @@ fn print_recommendations(run: &RunFile) {
             Some(p) => format!("{p:+.1}%"),
             None => "not measured".to_owned(),
         };
+        let g = &r.group;
         let _ = writeln!(
             text,
-            "{:<10} {:<15} {:>6} {:>10} {:>10} {:>10} {:>14}",
-            r.sdk.to_string(),
+            "{:<10} {:<15} {:>6} {:>16} {:>6} {:>10} {:>14}  {}{}",
+            g.sdk.to_string(),
             r.client.to_string(),
             r.batch,
-            display_max_sockets(r.knee_max_sockets).to_string(),
+            r.setting(),
             display_max_sockets(r.best_max_sockets).to_string(),
-            r.falloff_from.map_or("-".to_owned(), |f| f.to_string()),
-            rule
+            r.falloff
+                .map_or("-".to_owned(), |f| display_max_sockets(f.from).to_string()),
+            rule,
+            g.profile,
+            g.scenario
+                .as_deref()
+                .map_or(String::new(), |s| format!(" ({s})")),
         );
     }
     for r in &run.recommendations {
-        let _ = write!(
-            text,
-            "\n{} {} batch {}: {}\n",
-            r.sdk, r.client, r.batch, r.reason
-        );
+        let _ = write!(text, "\n{}: {}\n", r.title(), r.reason);
     }
     print_out(text.trim_end());
 }

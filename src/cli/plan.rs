@@ -52,9 +52,15 @@ struct SweepFile {
     object_size: Option<String>,
     prefixes: Option<u32>,
     repetitions: Option<u32>,
-    warmup: Option<u64>,
+    startup_batches: Option<u32>,
+    pause_ms: Option<u64>,
     time_budget: Option<f64>,
     profile: Option<Vec<String>>,
+    write_rps: Option<f64>,
+    read_rps: Option<f64>,
+    idle_timeout_ms: Option<u64>,
+    scenario: Option<String>,
+    client_threads: Option<usize>,
     keep_alive: Option<bool>,
     shared_handler_clients: Option<usize>,
     seed: Option<u64>,
@@ -107,18 +113,20 @@ pub fn preset(p: Preset) -> SweepConfig {
                 .to_vec(),
             batches: vec![100],
             clients: vec![ClientMode::Shared, ClientMode::PerRequest],
+            // The guide's 10,000 files: 2 batches of start-up, 98 in the steady window. Points
+            // slower than 10 s per part report their projection (60 runs in 15 minutes).
             objects: 10_000,
             repetitions: 3,
-            time_budget: Duration::from_secs(20),
+            time_budget: Duration::from_secs(10),
             ..SweepConfig::default()
         },
         Preset::Quick => SweepConfig {
             max_sockets: vec![Some(1), Some(4), Some(16), Some(32), Some(64), None],
             batches: vec![32],
             clients: vec![ClientMode::Shared, ClientMode::PerRequest],
-            objects: 256,
-            repetitions: 2,
-            warmup: 8,
+            // 2 batches of start-up and 22 in the steady window.
+            objects: 768,
+            repetitions: 3,
             time_budget: Duration::from_secs(3),
             ..SweepConfig::default()
         },
@@ -304,8 +312,24 @@ impl TryFrom<&SweepArgs> for SweepPlan {
         if let Some(n) = a.repetitions.or(file.repetitions) {
             c.repetitions = n;
         }
-        if let Some(n) = a.warmup.or(file.warmup) {
-            c.warmup = n;
+        if let Some(n) = a.startup_batches.or(file.startup_batches) {
+            c.startup_batches = n;
+        }
+        if let Some(ms) = a.pause_ms.or(file.pause_ms) {
+            c.pause_between_batches = Duration::from_millis(ms);
+        }
+        let o = &mut c.profile_overrides;
+        o.write_rps = a.write_rps.or(file.write_rps).or(o.write_rps);
+        o.read_rps = a.read_rps.or(file.read_rps).or(o.read_rps);
+        o.idle_timeout_ms = a
+            .idle_timeout_ms
+            .or(file.idle_timeout_ms)
+            .or(o.idle_timeout_ms);
+        if let Some(t) = a.scenario.clone().or(file.scenario) {
+            c.scenario = Some(t);
+        }
+        if let Some(n) = a.client_threads.or(file.client_threads) {
+            c.client_threads = n;
         }
         if let Some(s) = a.time_budget.or(file.time_budget) {
             if !(s > 0.0 && s.is_finite()) {
@@ -363,6 +387,9 @@ impl TryFrom<&SweepArgs> for SweepPlan {
                     return Err(
                         "--profile applies to the embedded mock, not to --endpoint".to_owned()
                     );
+                }
+                if !c.profile_overrides.is_empty() {
+                    return Err("--write-rps, --read-rps and --idle-timeout-ms change the embedded mock's profile, not --endpoint".to_owned());
                 }
                 c.profiles = vec!["external".to_owned()];
                 let roots = match &a.ca {

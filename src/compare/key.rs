@@ -38,6 +38,8 @@ pub struct WorkloadKey {
     pub max_sockets: Option<u32>,
     /// Server profile name.
     pub profile: String,
+    /// The sweep's scenario label, if any.
+    pub scenario: Option<String>,
     /// Object size in bytes.
     pub object_size: u64,
     /// Objects requested per repetition.
@@ -56,6 +58,7 @@ impl WorkloadKey {
             batch: point.batch,
             max_sockets: point.max_sockets,
             profile: point.profile.clone(),
+            scenario: point.scenario.clone(),
             object_size: point.object_size,
             objects: point.objects,
         }
@@ -83,6 +86,7 @@ impl WorkloadKey {
         GroupKey {
             sdk: self.sdk,
             profile: self.profile.clone(),
+            scenario: self.scenario.clone(),
             object_size: self.object_size,
             objects: self.objects,
             pool: self.pool,
@@ -123,7 +127,11 @@ impl fmt::Display for WorkloadKey {
             profile_segment(&self.profile),
             size_segment(self.object_size),
             self.objects
-        )
+        )?;
+        match &self.scenario {
+            Some(s) => write!(f, "/{}", profile_segment(s)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,6 +141,7 @@ impl fmt::Display for WorkloadKey {
 pub(crate) struct GroupKey {
     pub(crate) sdk: Sdk,
     pub(crate) profile: String,
+    pub(crate) scenario: Option<String>,
     pub(crate) object_size: u64,
     pub(crate) objects: u64,
     pub(crate) pool: PoolKind,
@@ -144,7 +153,7 @@ impl GroupKey {
     /// "sdk poolsweep · pool agent · pattern batch · op put · profile s3-like · 256 KiB
     /// objects × 200".
     pub(crate) fn title(&self) -> String {
-        format!(
+        let t = format!(
             "sdk {} · pool {} · pattern {} · op {} · profile {} · {} objects × {}",
             self.sdk,
             self.pool,
@@ -153,12 +162,16 @@ impl GroupKey {
             self.profile,
             human_bytes(self.object_size),
             self.objects
-        )
+        );
+        match &self.scenario {
+            Some(s) => format!("{s}: {t}"),
+            None => t,
+        }
     }
 
     /// A file-name-safe name: "agent-batch-put-s3-like-256kib-n200".
     pub(crate) fn slug(&self) -> String {
-        let raw = format!(
+        let mut raw = format!(
             "{}{}-{}-{}-{}-{}-n{}",
             sdk_prefix(self.sdk),
             self.pool,
@@ -168,6 +181,10 @@ impl GroupKey {
             size_segment(self.object_size),
             self.objects
         );
+        if let Some(s) = &self.scenario {
+            raw.push('-');
+            raw.push_str(s);
+        }
         let mut out = String::with_capacity(raw.len());
         for ch in raw.chars() {
             if ch.is_ascii_alphanumeric() {

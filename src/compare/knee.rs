@@ -1,12 +1,12 @@
-//! How the knee (the recommended maxSockets) moved per (client mode, batch), from the runs'
-//! recommendations.
+//! How the knee (the recommended maxSockets) moved per group and (client mode, batch), from
+//! the runs' recommendations.
 //!
 //! The knee is derived from medians, so it moves with throughput noise too: a shift is
 //! reported, never a failure on its own. The shift is counted in steps along the maxSockets
 //! values the runs swept (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
 
-use crate::analysis::Recommendation;
-use crate::metrics::max_sockets_sort_key;
+use crate::analysis::{Recommendation, Verdict};
+use crate::metrics::{GroupKey, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::results::RunFile;
 
@@ -17,8 +17,11 @@ pub struct Knee {
     pub knee_max_sockets: Option<u32>,
     /// The maxSockets with the highest median; `None` is Infinity.
     pub best_max_sockets: Option<u32>,
-    /// Where throughput falls off above the best; `None` if it never does.
-    pub falloff_from: Option<u32>,
+    /// Where throughput falls off beyond the knee (`Some(None)`: at Infinity); `None` if it
+    /// never does.
+    pub falloff_from: Option<Option<u32>>,
+    /// What the recommendation says to do.
+    pub verdict: Verdict,
 }
 
 impl From<&Recommendation> for Knee {
@@ -26,7 +29,8 @@ impl From<&Recommendation> for Knee {
         Knee {
             knee_max_sockets: r.knee_max_sockets,
             best_max_sockets: r.best_max_sockets,
-            falloff_from: r.falloff_from,
+            falloff_from: r.falloff.map(|f| f.from),
+            verdict: r.verdict,
         }
     }
 }
@@ -34,6 +38,8 @@ impl From<&Recommendation> for Knee {
 /// The knee of one (client, batch) in both runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KneeShift {
+    /// The group of the curve.
+    pub group: GroupKey,
     /// Client mode.
     pub client: ClientMode,
     /// Batch size.
@@ -48,28 +54,30 @@ pub struct KneeShift {
 }
 
 impl KneeShift {
-    /// Whether the knee differs, or one run has a recommendation and the other none.
+    /// Whether the knee or the verdict differs, or one run has a recommendation and the other
+    /// none.
     pub fn moved(&self) -> bool {
-        self.base.map(|k| k.knee_max_sockets) != self.new.map(|k| k.knee_max_sockets)
+        self.base.map(|k| (k.knee_max_sockets, k.verdict))
+            != self.new.map(|k| (k.knee_max_sockets, k.verdict))
     }
 }
 
-/// One shift per (client, batch) that either run recommends for, sorted by client and batch.
+/// One shift per group and (client, batch) that either run recommends for, sorted.
 pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
-    let mut keys: Vec<(ClientMode, u32)> = base
+    let mut keys: Vec<(GroupKey, ClientMode, u32)> = base
         .recommendations
         .iter()
         .chain(&new.recommendations)
-        .map(|r| (r.client, r.batch))
+        .map(|r| (r.group.clone(), r.client, r.batch))
         .collect();
-    keys.sort_unstable();
+    keys.sort();
     keys.dedup();
     keys.into_iter()
-        .map(|(client, batch)| {
+        .map(|(group, client, batch)| {
             let find = |run: &RunFile| {
                 run.recommendations
                     .iter()
-                    .find(|r| r.client == client && r.batch == batch)
+                    .find(|r| r.group == group && r.client == client && r.batch == batch)
                     .map(Knee::from)
             };
             let (b, n) = (find(base), find(new));
@@ -78,7 +86,7 @@ pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
                 .points
                 .iter()
                 .chain(&new.points)
-                .filter(|p| p.client == client && p.batch == batch)
+                .filter(|p| p.group() == group && p.client == client && p.batch == batch)
                 .map(|p| max_sockets_sort_key(p.max_sockets))
                 .collect();
             swept.sort_unstable();
@@ -90,6 +98,7 @@ pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
             };
             let steps = b.zip(n).map(|(b, n)| index(n) - index(b));
             KneeShift {
+                group,
                 client,
                 batch,
                 base: b,

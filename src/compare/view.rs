@@ -242,6 +242,16 @@ pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
             |ms| display_max_sockets(ms).to_string(),
         )
     };
+    let knee = |k: &Option<super::knee::Knee>| match k {
+        None => "none".to_owned(),
+        Some(k) => match k.verdict {
+            crate::analysis::Verdict::Knee => display_max_sockets(k.knee_max_sockets).to_string(),
+            crate::analysis::Verdict::Flat => {
+                format!("{} (flat)", display_max_sockets(k.knee_max_sockets))
+            }
+            crate::analysis::Verdict::ShareClient => "share a client".to_owned(),
+        },
+    };
     let shift = match (k.steps, &k.base, &k.new) {
         (Some(0), ..) => "same".to_owned(),
         (Some(s), ..) => {
@@ -257,11 +267,15 @@ pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
         (None, ..) => "–".to_owned(),
     };
     let best = |k: &Option<super::knee::Knee>| show(k.map(|k| k.best_max_sockets));
+    let g = &k.group;
     KneeRow {
-        client: k.client.to_string(),
+        client: match &g.scenario {
+            Some(sc) => format!("{} · {} ({sc})", k.client, g.profile),
+            None => format!("{} · {}", k.client, g.profile),
+        },
         batch: k.batch,
-        base: show(k.base.map(|k| k.knee_max_sockets)),
-        new: show(k.new.map(|k| k.knee_max_sockets)),
+        base: knee(&k.base),
+        new: knee(&k.new),
         shift,
         best: format!("{} → {}", best(&k.base), best(&k.new)),
         moved: k.moved(),

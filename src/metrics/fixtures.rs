@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Errors, Latency, Point, Retries, SocketWait, Spread};
+use super::{CpuPerRequest, Errors, Latency, Point, Retries, SocketWait, Spread, Startup};
 use crate::modes::ClientMode;
 use crate::transport::PoolKind;
 use crate::workload::{Op, Pattern};
@@ -190,17 +190,31 @@ fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u6
         batch,
         max_sockets: ms,
         profile: "s3-like".to_owned(),
+        scenario: None,
         repetitions: s.repetitions,
         objects,
         completed,
         object_size,
         objects_per_s,
+        objects_per_s_by_run: by_run(objects_per_s, s.repetitions),
         mb_per_s: Spread {
             median: mb(median),
             min: mb(objects_per_s.min),
             max: mb(objects_per_s.max),
         },
         projected_s: (median > 0.0).then(|| objects as f64 / median),
+        startup: Startup {
+            batches: 2,
+            objects: (2 * u64::from(batch)).min(objects / 2),
+            time_ms: Spread {
+                median: 2.0 * p50 * 1.6,
+                min: 2.0 * p50 * 1.5,
+                max: 2.0 * p50 * 1.9,
+            },
+            sockets_opened: tls_full * reps,
+            tls_full: tls_full * reps,
+            tls_resumed: 0,
+        },
         latency_ms: Latency {
             p50,
             p90: p50 * 1.4,
@@ -231,7 +245,10 @@ fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u6
             slowdown: slowdown_errors * reps,
             other: 0,
         },
-        cpu_s_per_1k: if per_request { 2.1 } else { 0.35 } * (1.0 + 0.1 * n),
+        cpu_ns_per_request: CpuPerRequest {
+            client_ns: Some(if per_request { 2.1e6 } else { 0.35e6 } * (1.0 + 0.1 * n)),
+            server_ns: Some(if per_request { 0.9e6 } else { 0.12e6 } * (1.0 + 0.1 * n)),
+        },
         server: match server {
             Value::Object(map) => map,
             _ => unreachable!("json! object literal"),
@@ -262,7 +279,37 @@ fn round_floats(p: &mut Point) {
     }
     r(&mut p.socket_wait_ms.p50);
     r(&mut p.socket_wait_ms.p99);
-    r(&mut p.cpu_s_per_1k);
+    for v in &mut p.objects_per_s_by_run {
+        r(v);
+    }
+    let t = &mut p.startup.time_ms;
+    for v in [&mut t.median, &mut t.min, &mut t.max] {
+        r(v);
+    }
+    let c = &mut p.cpu_ns_per_request;
+    for v in [&mut c.client_ns, &mut c.server_ns].into_iter().flatten() {
+        r(v);
+    }
+}
+
+/// `n` repetitions with this median and range: min, max, and the rest spread between (the
+/// median in the middle).
+fn by_run(s: Spread, n: u32) -> Vec<f64> {
+    let n = n.max(1) as usize;
+    if n == 1 {
+        return vec![s.median];
+    }
+    (0..n)
+        .map(|i| {
+            let mid = (n - 1) as f64 / 2.0;
+            let t = i as f64 - mid;
+            if t < 0.0 {
+                s.median + (s.median - s.min) * t / mid
+            } else {
+                s.median + (s.max - s.median) * t / mid
+            }
+        })
+        .collect()
 }
 
 /// A plain successful point (no retries or errors) to build synthetic curves from.

@@ -11,7 +11,7 @@
 //! - `point`: [`Point`], one measured cell of the grid, and its parts ([`Spread`],
 //!   [`Latency`], [`SocketWait`], [`Retries`], [`Errors`]); maxSockets shown and ordered with
 //!   Infinity last ([`display_max_sockets`], [`max_sockets_sort_key`]).
-//! - `cpu`: the client's CPU time, read per thread from /proc.
+//! - `cpu`: the client's CPU time in nanoseconds, from the clocks of the threads it runs on.
 
 mod cpu;
 #[cfg(test)]
@@ -24,9 +24,10 @@ use hdrhistogram::Histogram;
 
 use crate::sut::ErrorClass;
 use crate::workload::Sample;
-pub use cpu::{ThreadCpu, client_cpu};
+pub use cpu::{client_cpu_ns, client_runtime, register_client_thread};
 pub use point::{
-    Errors, Latency, Point, Retries, SocketWait, Spread, display_max_sockets, max_sockets_sort_key,
+    CpuPerRequest, Errors, GroupKey, Latency, Point, Retries, SocketWait, Spread, Startup,
+    display_max_sockets, max_sockets_sort_key,
 };
 
 /// Highest latency recorded exactly: 10 minutes in µs (longer values are clamped).
@@ -193,6 +194,22 @@ pub struct Folded {
     pub succeeded: u64,
     /// Fewest successes in one repetition.
     pub min_succeeded: u64,
+}
+
+/// Adds the retries and errors of `other` (e.g. the runs' start-ups) into a point's totals.
+pub fn add_counts(retries: &mut Retries, errors: &mut Errors, other: &Folded) {
+    let (r, e) = (&other.retries, &other.errors);
+    retries.total += r.total;
+    retries.throttling += r.throttling;
+    retries.transient += r.transient;
+    retries.timeout += r.timeout;
+    retries.other += r.other;
+    errors.total += e.total;
+    errors.emfile += e.emfile;
+    errors.timeout += e.timeout;
+    errors.reset += e.reset;
+    errors.slowdown += e.slowdown;
+    errors.other += e.other;
 }
 
 /// Folds repetitions together.

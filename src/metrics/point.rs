@@ -1,9 +1,15 @@
 //! One measured point of the sweep: an (sdk, client, pool, pattern, op, profile, batch,
 //! maxSockets) cell, aggregated over its repetitions.
 //!
-//! Units are in the field names (`_ms`, `_s`, `_per_s`); counts are totals over all repetitions
-//! unless the doc says otherwise. A point whose run failed is still a point: failures are data
-//! (see [`Point::failed`]), never a reason to drop it.
+//! Each run of a point has a **start-up** (its first batches, in which the client opens its
+//! sockets and pays its handshakes; [`Startup`]) and a **steady window** (the rest). Rates,
+//! latency and socket wait are the steady window's; counts (sockets, handshakes, retries,
+//! errors, requests) cover the whole run, start-up included, and [`Startup`] says how much of
+//! them the start-up took.
+//!
+//! Units are in the field names (`_ms`, `_s`, `_per_s`, `_ns`); counts are totals over all
+//! repetitions unless the doc says otherwise. A point whose run failed is still a point:
+//! failures are data (see [`Point::failed`]), never a reason to drop it.
 
 use std::fmt;
 
@@ -83,6 +89,56 @@ pub struct Errors {
     pub other: u64,
 }
 
+/// The start-up of a point's runs: the first batches, before the steady window.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Startup {
+    /// Batches each run spent in its start-up (0: the whole run is measured as steady, as
+    /// for the `burst` pattern).
+    pub batches: u32,
+    /// Objects each run sent in its start-up.
+    pub objects: u64,
+    /// Wall time of each run's start-up, ms: median and range over repetitions.
+    pub time_ms: Spread,
+    /// Sockets opened during the start-ups (total over repetitions; part of
+    /// [`Point::sockets_opened`]).
+    pub sockets_opened: u64,
+    /// Full TLS handshakes during the start-ups.
+    pub tls_full: u64,
+    /// Resumed TLS handshakes during the start-ups.
+    pub tls_resumed: u64,
+}
+
+/// CPU time per request of each side, in nanoseconds, from per-thread clocks: the client's
+/// threads and the server's threads are counted apart. Per request attempted (retries
+/// included), over every repetition; `None` where it could not be read (no /proc, an
+/// external endpoint, a client that does not report it).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct CpuPerRequest {
+    /// The client's threads (the client under test's process for an out-of-process client).
+    pub client_ns: Option<f64>,
+    /// The mock server's threads.
+    pub server_ns: Option<f64>,
+}
+
+/// What the points of one group have in common: they form curves that are read together,
+/// and get their own charts and recommendations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GroupKey {
+    /// The S3 client measured: each SDK's curve is read on its own.
+    pub sdk: Sdk,
+    /// Pool implementation.
+    pub pool: PoolKind,
+    /// Request pattern.
+    pub pattern: Pattern,
+    /// Operation.
+    pub op: Op,
+    /// Server profile name.
+    pub profile: String,
+    /// What the group shows, as its sweep labelled it (e.g. the cause of a fall-off);
+    /// `None` for an unlabelled sweep.
+    pub scenario: Option<String>,
+}
+
 /// One measured point, aggregated over its repetitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
@@ -102,6 +158,8 @@ pub struct Point {
     pub max_sockets: Option<u32>,
     /// Name of the server profile (the full profile is in the meta).
     pub profile: String,
+    /// What the sweep this point belongs to shows (drawn on its charts); `None` if unlabelled.
+    pub scenario: Option<String>,
     /// How many times the point was measured.
     pub repetitions: u32,
     /// Objects requested per repetition.
@@ -110,15 +168,21 @@ pub struct Point {
     pub completed: u64,
     /// Object size in bytes.
     pub object_size: u64,
-    /// Objects per second.
+    /// Objects per second in the steady window.
     pub objects_per_s: Spread,
+    /// Objects per second in the steady window of each repetition, in the order measured
+    /// (what the knee's interval is computed from).
+    pub objects_per_s_by_run: Vec<f64>,
     /// Megabytes (10^6 bytes) per second.
     pub mb_per_s: Spread,
-    /// Projected seconds for all `objects` at the median rate; `None` if nothing completed.
+    /// Projected seconds for all `objects`: the median start-up time plus the rest at the
+    /// median steady rate; `None` if nothing completed.
     pub projected_s: Option<f64>,
-    /// Request latency.
+    /// The runs' start-up, apart from the steady window.
+    pub startup: Startup,
+    /// Request latency in the steady window.
     pub latency_ms: Latency,
-    /// Wait for a socket.
+    /// Wait for a socket in the steady window.
     pub socket_wait_ms: SocketWait,
     /// Sockets (TCP connections) opened.
     pub sockets_opened: u64,
@@ -132,8 +196,8 @@ pub struct Point {
     pub retries: Retries,
     /// Failed requests.
     pub errors: Errors,
-    /// Client CPU seconds (user + system) per 1,000 requests.
-    pub cpu_s_per_1k: f64,
+    /// CPU time per request of the client and of the server.
+    pub cpu_ns_per_request: CpuPerRequest,
     /// The server's counters for this point's interval, as the mock server reports them.
     pub server: serde_json::Map<String, serde_json::Value>,
     /// Requests attempted, retries included.
@@ -147,17 +211,55 @@ pub struct Point {
 }
 
 impl Point {
-    /// Whether anything went wrong: a failed request (EMFILE included) or objects not completed
-    /// within the time budget. Such points are reported, marked, never hidden.
-    pub fn failed(&self) -> bool {
-        self.failure.is_some()
-            || self.errors.total > 0
-            || self.errors.emfile > 0
-            || self.completed < self.objects
+    /// The group this point's curve belongs to.
+    pub fn group(&self) -> GroupKey {
+        GroupKey {
+            sdk: self.sdk,
+            pool: self.pool,
+            pattern: self.pattern,
+            op: self.op,
+            profile: self.profile.clone(),
+            scenario: self.scenario.clone(),
+        }
     }
 
-    /// A one-line description of what failed, e.g. "37 errors (EMFILE 30, timeout 7); 880 of
-    /// 1000 objects completed"; empty when [`Point::failed`] is false.
+    /// Whether a request failed for good (EMFILE included), or runs could not be measured at
+    /// all ([`Point::failure`]).
+    pub fn has_errors(&self) -> bool {
+        self.failure.is_some() || self.errors.total > 0 || self.errors.emfile > 0
+    }
+
+    /// Whether the time budget stopped a run before all its objects (its throughput was
+    /// measured on fewer objects; [`Point::projected_s`] says how long all would take).
+    pub fn cut_by_budget(&self) -> bool {
+        self.completed < self.objects
+    }
+
+    /// Whether a request failed for good (EMFILE included) or runs could not be measured. Such
+    /// points are reported, marked, never hidden. A point cut by the time budget did not fail: its throughput was measured
+    /// and its projection stands ([`Point::budget_summary`]).
+    pub fn failed(&self) -> bool {
+        self.has_errors()
+    }
+
+    /// "880 of 10,000 objects within the time budget; all projected in 52 s"; empty when the
+    /// budget did not cut a run.
+    pub fn budget_summary(&self) -> String {
+        if !self.cut_by_budget() {
+            return String::new();
+        }
+        let mut s = format!(
+            "{} of {} objects within the time budget",
+            self.completed, self.objects
+        );
+        if let Some(p) = self.projected_s {
+            s.push_str(&format!("; all projected in {p:.0} s"));
+        }
+        s
+    }
+
+    /// A one-line description of what failed, e.g. "37 errors (EMFILE 30, timeout 7)"; empty
+    /// when [`Point::failed`] is false.
     pub fn failure_summary(&self) -> String {
         let mut parts = Vec::new();
         if let Some(why) = &self.failure {
@@ -183,12 +285,6 @@ impl Point {
             } else {
                 parts.push(format!("{total} {noun} ({})", kinds.join(", ")));
             }
-        }
-        if self.completed < self.objects {
-            parts.push(format!(
-                "{} of {} objects completed",
-                self.completed, self.objects
-            ));
         }
         parts.join("; ")
     }
@@ -225,10 +321,25 @@ impl Point {
             ("latency_ms.max", self.latency_ms.max),
             ("socket_wait_ms.p50", self.socket_wait_ms.p50),
             ("socket_wait_ms.p99", self.socket_wait_ms.p99),
-            ("cpu_s_per_1k", self.cpu_s_per_1k),
+            ("startup.time_ms.median", self.startup.time_ms.median),
+            ("startup.time_ms.min", self.startup.time_ms.min),
+            ("startup.time_ms.max", self.startup.time_ms.max),
+            (
+                "cpu_ns_per_request.client_ns",
+                self.cpu_ns_per_request.client_ns.unwrap_or(0.0),
+            ),
+            (
+                "cpu_ns_per_request.server_ns",
+                self.cpu_ns_per_request.server_ns.unwrap_or(0.0),
+            ),
         ];
         fields
             .into_iter()
+            .chain(
+                self.objects_per_s_by_run
+                    .iter()
+                    .map(|&v| ("objects_per_s_by_run", v)),
+            )
             .find(|(_, v)| !v.is_finite())
             .map(|(name, _)| name)
     }

@@ -123,7 +123,8 @@ pub(crate) enum LegendItem {
 pub(crate) struct Figure {
     /// Title, top centre.
     pub(crate) title: String,
-    /// One line under the title.
+    /// Under the title: one line, or several separated by `\n` (the first one, e.g. what
+    /// the chart's scenario shows, in dark text; the others grey).
     pub(crate) subtitle: String,
     /// Legend entries, laid out left to right and wrapped.
     pub(crate) legend: Vec<LegendItem>,
@@ -177,7 +178,9 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
         .map(|e| e.row)
         .max()
         .map_or(0, |r| r + 1);
-    let header = 12 + 34 + 24 + legend_rows as u32 * LEGEND_ROW as u32 + 10;
+    let sub_lines: Vec<&str> = fig.subtitle.split('\n').collect();
+    let extra = (sub_lines.len() as u32 - 1) * 22;
+    let header = 12 + 34 + 24 + extra + legend_rows as u32 * LEGEND_ROW as u32 + 10;
     let height = header + rows as u32 * fig.row_height;
 
     let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
@@ -190,9 +193,24 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
     let subtitle_style = TextStyle::from((FONT, SUBTITLE_SIZE).into_font())
         .color(&TEXT_GREY)
         .pos(center);
-    root.draw_text(&fig.subtitle, &subtitle_style, (WIDTH as i32 / 2, 12 + 34))
-        .map_err(&err)?;
-    draw_legend(&root, &legend_layout, 12 + 34 + 24 + LEGEND_ROW / 2).map_err(&err)?;
+    let note_style = TextStyle::from((FONT, SUBTITLE_SIZE).into_font().style(FontStyle::Bold))
+        .color(&BLACK)
+        .pos(center);
+    for (i, line) in sub_lines.iter().enumerate() {
+        let style = if i == 0 && sub_lines.len() > 1 {
+            &note_style
+        } else {
+            &subtitle_style
+        };
+        root.draw_text(line, style, (WIDTH as i32 / 2, 12 + 34 + 22 * i as i32))
+            .map_err(&err)?;
+    }
+    draw_legend(
+        &root,
+        &legend_layout,
+        12 + 34 + 24 + extra as i32 + LEGEND_ROW / 2,
+    )
+    .map_err(&err)?;
 
     let (_, body) = root.split_vertically(header);
     let areas = body.split_evenly((rows, cols));

@@ -3,9 +3,8 @@
 //! A group is every point with the same (SDK, pool, pattern, op, profile): within a group the
 //! charts compare client modes (panels), batch sizes (colours) and maxSockets (x axis), the
 //! three dimensions the sweep is about. The group with most points is the main one; it is
-//! drawn first, under the plain chart names. Knee markers are drawn in the groups the
-//! recommendations were made from (the analysis' main (pool, pattern, op, profile), one group
-//! per SDK), each with its own SDK's knees.
+//! drawn first, under the plain chart names. Every group has its own recommendations and knee
+//! markers, and a group that a sweep labelled with a scenario carries it on each chart.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,14 +15,13 @@ use super::charts::latency::Latencies;
 use super::charts::sockets::Sockets;
 use super::charts::throughput::{Knee, Throughput, ThroughputData};
 use super::charts::{self, At, BatchLine, ClientLines};
-use crate::metrics::{Point, max_sockets_sort_key};
+use crate::analysis::Verdict;
+use crate::metrics::{GroupKey, Point, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::render::Error;
 use crate::render::format::human_bytes;
 use crate::results::RunFile;
 use crate::sut::Sdk;
-use crate::transport::PoolKind;
-use crate::workload::{Op, Pattern};
 
 /// The charts drawn for each group, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,16 +107,6 @@ impl ChartKind {
     }
 }
 
-/// What the points of a group have in common.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct GroupKey {
-    pub(crate) sdk: Sdk,
-    pub(crate) pool: PoolKind,
-    pub(crate) pattern: Pattern,
-    pub(crate) op: Op,
-    pub(crate) profile: String,
-}
-
 /// The points of one group, in file order.
 #[derive(Debug, Clone)]
 pub(crate) struct Group<'a> {
@@ -128,8 +116,8 @@ pub(crate) struct Group<'a> {
     pub(crate) suffix: String,
     /// Whether this is the main group (most points, drawn first).
     pub(crate) is_main: bool,
-    /// Whether the recommendations were made from this group's points (knee markers drawn
-    /// here, its SDK's).
+    /// Whether the run has recommendations for this group's curves (every group whose
+    /// points did not all fail).
     pub(crate) recommended: bool,
 }
 
@@ -137,13 +125,7 @@ pub(crate) struct Group<'a> {
 pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for p in &run.points {
-        let key = GroupKey {
-            sdk: p.sdk,
-            pool: p.pool,
-            pattern: p.pattern,
-            op: p.op,
-            profile: p.profile.clone(),
-        };
+        let key = p.group();
         match groups.iter_mut().find(|g| g.key == key) {
             Some(g) => g.points.push(p),
             None => groups.push(Group {
@@ -167,19 +149,11 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
         let g = groups.remove(main);
         groups.insert(0, g);
     }
-    let analysed = crate::analysis::main_group(&run.points)
-        .first()
-        .map(|p| (p.pool, p.pattern, p.op, p.profile.clone()));
     let several_sdks = groups.iter().any(|g| g.key.sdk != groups[0].key.sdk);
     let mut used = std::collections::BTreeSet::new();
     for (i, g) in groups.iter_mut().enumerate() {
         g.is_main = i == 0;
-        g.recommended = analysed
-            .as_ref()
-            .is_some_and(|(pool, pattern, op, profile)| {
-                (g.key.pool, g.key.pattern, g.key.op, &g.key.profile)
-                    == (*pool, *pattern, *op, profile)
-            });
+        g.recommended = run.recommendations.iter().any(|r| r.group == g.key);
         if i > 0 {
             // The SDK is named whenever the run holds several, so that no group of one SDK
             // looks like the plain group of another.
@@ -189,8 +163,12 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
                 String::new()
             };
             let base = slug(&format!(
-                "{sdk}{}-{}-{}-{}",
-                g.key.pool, g.key.pattern, g.key.op, g.key.profile
+                "{sdk}{}-{}-{}-{}-{}",
+                g.key.pool,
+                g.key.pattern,
+                g.key.op,
+                g.key.profile,
+                g.key.scenario.as_deref().unwrap_or("")
             ));
             let mut s = base.clone();
             let mut n = 2;
@@ -227,9 +205,13 @@ impl Group<'_> {
         )
     }
 
-    /// The title plus what else all points share (object size, repetitions).
+    /// The title plus what else all points share (object size, repetitions), after the
+    /// group's scenario on a line of its own if it has one.
     pub(crate) fn subtitle(&self) -> String {
-        let mut s = self.title();
+        let mut s = match &self.key.scenario {
+            Some(sc) => format!("{sc}\n{}", self.title()),
+            None => self.title(),
+        };
         if let Some(size) = uniform(self.points.iter().map(|p| p.object_size)) {
             s.push_str(&format!(" · {} objects", human_bytes(size)));
         }
@@ -287,19 +269,17 @@ impl Group<'_> {
         let n = |v: u64| v as f64;
         match kind {
             ChartKind::Throughput => {
-                let knees = if self.recommended {
-                    run.recommendations
-                        .iter()
-                        .filter(|r| r.sdk == self.key.sdk)
-                        .map(|r| Knee {
-                            client: r.client.to_string(),
-                            batch: r.batch,
-                            max_sockets: r.knee_max_sockets,
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                // Knees of this group's curves; a client per request has no maxSockets to mark.
+                let knees = run
+                    .recommendations
+                    .iter()
+                    .filter(|r| r.group == self.key && r.verdict != Verdict::ShareClient)
+                    .map(|r| Knee {
+                        client: r.client.to_string(),
+                        batch: r.batch,
+                        max_sockets: r.knee_max_sockets,
+                    })
+                    .collect();
                 let clients = self.lines(|p| Throughput {
                     median: p.objects_per_s.median,
                     min: p.objects_per_s.min,
@@ -316,13 +296,13 @@ impl Group<'_> {
             }
             ChartKind::Heatmap => {
                 let knee = |p: &Point| {
-                    self.recommended
-                        && run.recommendations.iter().any(|r| {
-                            r.sdk == p.sdk
-                                && r.client == p.client
-                                && r.batch == p.batch
-                                && r.knee_max_sockets == p.max_sockets
-                        })
+                    run.recommendations.iter().any(|r| {
+                        r.group == self.key
+                            && r.verdict != Verdict::ShareClient
+                            && r.client == p.client
+                            && r.batch == p.batch
+                            && r.knee_max_sockets == p.max_sockets
+                    })
                 };
                 let panels = self
                     .clients()
@@ -343,6 +323,7 @@ impl Group<'_> {
                             .collect(),
                     })
                     .collect();
+                let subtitle = subtitle.replace('\n', " — ");
                 charts::heatmap::draw(&HeatmapData { subtitle, panels }, path)?;
             }
             ChartKind::Sockets => {
@@ -388,6 +369,7 @@ fn uniform<T: PartialEq>(mut it: impl Iterator<Item = T>) -> Option<T> {
 mod tests {
     use super::*;
     use crate::results::fixtures;
+    use crate::workload::Op;
 
     #[test]
     fn largest_group_is_main_and_others_get_suffixes() {

@@ -61,6 +61,8 @@ struct RunSummary {
 #[derive(Debug, Serialize)]
 struct RecRow {
     sdk: String,
+    /// The group: its scenario, or its profile, pool, pattern and op.
+    group: String,
     client: String,
     batch: u32,
     knee: String,
@@ -128,9 +130,20 @@ struct PointRow {
     tls: String,
     retries: String,
     errors: String,
-    cpu: String,
+    /// Client CPU µs per request.
+    client_cpu: String,
+    /// Server CPU µs per request.
+    server_cpu: String,
+    /// "850 (2 batches)".
+    startup_ms: String,
+    /// Sockets / handshakes of the start-ups.
+    startup_sockets: String,
+    /// Projected seconds for all objects.
+    projected: String,
     failed: bool,
     failure: String,
+    /// Why the time budget cut it, with the projection; empty if it did not.
+    cut: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,66 +185,37 @@ fn build<'a>(
     let failed: Vec<&Point> = run.points.iter().filter(|p| p.failed()).collect();
 
     let mut notes = Vec::new();
-    let recommended: Vec<&Point> = groups
-        .iter()
-        .filter(|g| g.recommended)
-        .flat_map(|g| g.points.iter().copied())
-        .collect();
     if groups.len() > 1 {
-        let from: Vec<String> = groups
-            .iter()
-            .filter(|g| g.recommended)
-            .map(Group::title)
-            .collect();
         notes.push(format!(
-            "This run holds {} groups of points (different SDK, pool, pattern, op or profile); each has its own \
-             charts below. Recommendations, and the knee markers, are made from {}.",
+            "This run holds {} groups of points (different SDK, pool, pattern, op, profile or scenario); each has its \
+             own charts and its own recommendations.",
             groups.len(),
-            if from.is_empty() {
-                "none of them".to_owned()
-            } else {
-                from.join("; ")
-            }
         ));
     }
-    if !recommended.is_empty() && !run.recommendations.is_empty() {
-        let mut missing: Vec<(crate::sut::Sdk, crate::modes::ClientMode, u32)> = recommended
-            .iter()
-            .map(|p| (p.sdk, p.client, p.batch))
-            .filter(|&(s, c, b)| {
-                !run.recommendations
+    if !run.recommendations.is_empty() {
+        // Curves of any group with no recommendation: every point of them failed.
+        let mut missing: Vec<(String, crate::modes::ClientMode, u32)> = Vec::new();
+        for g in groups {
+            for p in &g.points {
+                let has = run
+                    .recommendations
                     .iter()
-                    .any(|r| r.sdk == s && r.client == c && r.batch == b)
-            })
-            .collect();
-        missing.sort_unstable();
+                    .any(|r| r.group == g.key && r.client == p.client && r.batch == p.batch);
+                if !has {
+                    missing.push((g.title(), p.client, p.batch));
+                }
+            }
+        }
+        missing.sort();
         missing.dedup();
         if !missing.is_empty() {
-            let all_failed = missing.iter().all(|&(s, c, b)| {
-                recommended
-                    .iter()
-                    .filter(|p| p.sdk == s && p.client == c && p.batch == b)
-                    .all(|p| p.failed())
-            });
-            let several = groups.iter().filter(|g| g.recommended).count() > 1;
             let names: Vec<String> = missing
                 .iter()
-                .map(|(s, c, b)| {
-                    if several {
-                        format!("{s} {c} batch {b}")
-                    } else {
-                        format!("{c} batch {b}")
-                    }
-                })
+                .map(|(g, c, b)| format!("{c} batch {b} ({g})"))
                 .collect();
             notes.push(format!(
-                "No recommendation for {}: {}",
+                "No recommendation for {}: every point of these failed, so no maxSockets is safe to recommend (see Failures).",
                 names.join(", "),
-                if all_failed {
-                    "every point of these failed, so no maxSockets is safe to recommend (see Failures)."
-                } else {
-                    "the result file has none for them."
-                }
             ));
         }
     }
@@ -245,7 +229,7 @@ fn build<'a>(
     let recommendations = run
         .recommendations
         .iter()
-        .map(|r| rec_row(r, groups))
+        .map(|r| rec_row(r, &run.points))
         .collect();
     let failures = failed
         .iter()
@@ -343,7 +327,7 @@ fn build<'a>(
     let several_sdks = run
         .recommendations
         .iter()
-        .any(|r| r.sdk != run.recommendations[0].sdk);
+        .any(|r| r.group.sdk != run.recommendations[0].group.sdk);
     let credentials = credentials_sentence(run);
     let mut meta_rows = meta_rows;
     meta_rows.push(KeyValue {
@@ -383,13 +367,16 @@ fn build<'a>(
     }
 }
 
-fn rec_row(r: &Recommendation, groups: &[Group<'_>]) -> RecRow {
+fn rec_row(r: &Recommendation, points: &[Point]) -> RecRow {
     let tput_at = |ms: Option<u32>| {
-        groups
+        points
             .iter()
-            .filter(|g| g.recommended && g.key.sdk == r.sdk)
-            .flat_map(|g| g.points.iter())
-            .find(|p| p.client == r.client && p.batch == r.batch && p.max_sockets == ms)
+            .find(|p| {
+                p.group() == r.group
+                    && p.client == r.client
+                    && p.batch == r.batch
+                    && p.max_sockets == ms
+            })
             .map(|p| p.objects_per_s.median)
     };
     let best = tput_at(r.best_max_sockets);
@@ -397,21 +384,26 @@ fn rec_row(r: &Recommendation, groups: &[Group<'_>]) -> RecRow {
     let obj_s =
         |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{} obj/s", int_f(v)));
     let rot = &r.rule_of_thumb;
+    let share = r.verdict == crate::analysis::Verdict::ShareClient;
+    let g = &r.group;
     RecRow {
-        sdk: r.sdk.to_string(),
+        sdk: g.sdk.to_string(),
+        group: match &g.scenario {
+            Some(sc) => format!("{sc} ({})", g.profile),
+            None => format!("{} · {} · {} · {}", g.profile, g.pool, g.pattern, g.op),
+        },
         client: r.client.to_string(),
         batch: r.batch,
-        knee: display_max_sockets(r.knee_max_sockets).to_string(),
-        knee_tput: obj_s(knee),
+        knee: r.setting(),
+        knee_tput: if share { obj_s(best) } else { obj_s(knee) },
         knee_pct: match (knee, best) {
+            _ if share => "best of any maxSockets".to_owned(),
             (Some(k), Some(b)) if b > 0.0 => format!("{:.0} % of best", 100.0 * k / b),
             _ => String::new(),
         },
         best_tput: obj_s(best),
         best_at: format!("at {}", display_max_sockets(r.best_max_sockets)),
-        falloff: r
-            .falloff_from
-            .map_or_else(|| "none".to_owned(), |f| format!("from {f}")),
+        falloff: r.falloff_label(),
         rule: format!("maxSockets {}", rot.max_sockets),
         rule_tput: rot
             .objects_per_s
@@ -463,9 +455,34 @@ fn point_row(p: &Point) -> PointRow {
         tls: format!("{} / {}", int(p.tls_full), int(p.tls_resumed)),
         retries: int(p.retries.total),
         errors: int(p.errors.total.max(p.errors.emfile)),
-        cpu: format!("{:.2}", p.cpu_s_per_1k),
+        client_cpu: p
+            .cpu_ns_per_request
+            .client_ns
+            .map_or_else(|| "–".to_owned(), |ns| format!("{:.0}", ns / 1000.0)),
+        server_cpu: p
+            .cpu_ns_per_request
+            .server_ns
+            .map_or_else(|| "–".to_owned(), |ns| format!("{:.0}", ns / 1000.0)),
+        startup_ms: if p.startup.batches == 0 {
+            "–".to_owned()
+        } else {
+            format!(
+                "{} ({} batches)",
+                int_f(p.startup.time_ms.median),
+                p.startup.batches
+            )
+        },
+        startup_sockets: format!(
+            "{} / {}",
+            int(p.startup.sockets_opened),
+            int(p.startup.tls_full + p.startup.tls_resumed)
+        ),
+        projected: p
+            .projected_s
+            .map_or_else(|| "–".to_owned(), |s| format!("{s:.1}")),
         failed: p.failed(),
         failure: p.failure_summary(),
+        cut: p.budget_summary(),
     }
 }
 

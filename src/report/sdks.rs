@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::charts::At;
 use super::charts::sdks::{SdkCurve, SdkPanel, SdksData};
 use super::charts::throughput::Throughput;
+use crate::analysis::{Recommendation, Verdict};
 use crate::metrics::{Point, display_max_sockets, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::results::RunFile;
@@ -41,8 +42,8 @@ pub(crate) struct SdkCell {
     tput: String,
     /// "1,200–1,260" over repetitions.
     tput_range: String,
-    /// CPU per request, "0.75" ms.
-    cpu_ms: String,
+    /// Client CPU per request, "750" µs.
+    cpu_us: String,
     /// "×1.43" objects/s against js-v3 (empty for js-v3 itself or when it was not measured).
     tput_ratio: String,
     /// "×0.20" CPU per request against js-v3.
@@ -96,6 +97,16 @@ fn ratio(v: f64, of: f64) -> String {
 }
 
 impl Compared<'_> {
+    /// Whether `r` is the recommendation of `sdk`'s curve (`client`, `batch`) on the compared
+    /// workload.
+    fn recommends(&self, r: &Recommendation, sdk: Sdk, client: ClientMode, batch: u32) -> bool {
+        self.points.first().is_some_and(|p| {
+            let mut g = p.group();
+            g.sdk = sdk;
+            r.group == g && r.client == client && r.batch == batch
+        })
+    }
+
     /// (client, batch) pairs present, in order.
     fn curves(&self) -> Vec<(ClientMode, u32)> {
         let mut k: Vec<(ClientMode, u32)> =
@@ -144,9 +155,8 @@ impl Compared<'_> {
                                 let knee = run
                                     .recommendations
                                     .iter()
-                                    .find(|r| {
-                                        r.sdk == sdk && r.client == client && r.batch == batch
-                                    })
+                                    .find(|r| self.recommends(r, sdk, client, batch))
+                                    .filter(|r| r.verdict != Verdict::ShareClient)
                                     .map(|r| r.knee_max_sockets);
                                 Some(SdkCurve {
                                     sdk,
@@ -201,7 +211,13 @@ impl Compared<'_> {
                             let (tput_ratio, cpu_ratio) = match js {
                                 Some(j) if sdk != Sdk::JsV3 => (
                                     ratio(p.objects_per_s.median, j.objects_per_s.median),
-                                    ratio(p.cpu_s_per_1k, j.cpu_s_per_1k),
+                                    match (
+                                        p.cpu_ns_per_request.client_ns,
+                                        j.cpu_ns_per_request.client_ns,
+                                    ) {
+                                        (Some(a), Some(b)) => ratio(a, b),
+                                        _ => String::new(),
+                                    },
                                 ),
                                 _ => (String::new(), String::new()),
                             };
@@ -212,8 +228,10 @@ impl Compared<'_> {
                                     int_f(p.objects_per_s.min),
                                     int_f(p.objects_per_s.max)
                                 ),
-                                // Seconds per 1,000 requests are milliseconds per request.
-                                cpu_ms: format!("{:.2}", p.cpu_s_per_1k),
+                                cpu_us: p.cpu_ns_per_request.client_ns.map_or_else(
+                                    || "–".to_owned(),
+                                    |ns| format!("{:.0}", ns / 1000.0),
+                                ),
                                 tput_ratio,
                                 cpu_ratio,
                                 failed: p.failed(),
@@ -235,18 +253,20 @@ impl Compared<'_> {
                     .map(|&sdk| {
                         run.recommendations
                             .iter()
-                            .find(|r| r.sdk == sdk && r.client == client && r.batch == batch)
+                            .find(|r| self.recommends(r, sdk, client, batch))
                             .map_or_else(
                                 || "–".to_owned(),
                                 |r| {
-                                    let falloff = r.falloff_from.map_or_else(
+                                    let falloff = r.falloff.map_or_else(
                                         || "no fall-off".to_owned(),
-                                        |f| format!("falls off from {f}"),
+                                        |f| {
+                                            format!(
+                                                "falls off from {}",
+                                                display_max_sockets(f.from)
+                                            )
+                                        },
                                     );
-                                    format!(
-                                        "{} ({falloff})",
-                                        display_max_sockets(r.knee_max_sockets)
-                                    )
+                                    format!("{} ({falloff})", r.setting())
                                 },
                             )
                     })
@@ -293,7 +313,7 @@ mod tests {
                 let mut q = p.clone();
                 q.sdk = Sdk::JsV3;
                 q.objects_per_s.median /= 2.0;
-                q.cpu_s_per_1k *= 4.0;
+                q.cpu_ns_per_request.client_ns = q.cpu_ns_per_request.client_ns.map(|ns| ns * 4.0);
                 q
             })
             .collect();

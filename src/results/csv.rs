@@ -1,7 +1,7 @@
 //! CSV export: one row per point, nested fields flattened to `parent_child` columns.
 //!
 //! The columns are the fields of [`Point`] as they serialise, in declaration order, plus
-//! `failed`; a test walks a serialised point and fails when a field is added to one and not
+//! `failed` (per-repetition values in one field, `;`-separated); a test walks a serialised point and fails when a field is added to one and not
 //! the other, or when a cell does not hold the value the result file holds.
 //!
 //! Meant for spreadsheets and pandas, so it follows RFC 4180 (comma separated, fields quoted only
@@ -26,6 +26,7 @@ const COLUMNS: &[&str] = &[
     "pattern",
     "op",
     "profile",
+    "scenario",
     "batch",
     "max_sockets",
     "repetitions",
@@ -35,10 +36,19 @@ const COLUMNS: &[&str] = &[
     "objects_per_s_median",
     "objects_per_s_min",
     "objects_per_s_max",
+    "objects_per_s_by_run",
     "mb_per_s_median",
     "mb_per_s_min",
     "mb_per_s_max",
     "projected_s",
+    "startup_batches",
+    "startup_objects",
+    "startup_time_ms_median",
+    "startup_time_ms_min",
+    "startup_time_ms_max",
+    "startup_sockets_opened",
+    "startup_tls_full",
+    "startup_tls_resumed",
     "latency_ms_p50",
     "latency_ms_p90",
     "latency_ms_p99",
@@ -61,7 +71,8 @@ const COLUMNS: &[&str] = &[
     "errors_reset",
     "errors_slowdown",
     "errors_other",
-    "cpu_s_per_1k",
+    "cpu_ns_per_request_client_ns",
+    "cpu_ns_per_request_server_ns",
     "requests",
     "succeeded",
     "failure",
@@ -110,6 +121,7 @@ fn fixed_fields(p: &Point) -> Vec<String> {
         p.pattern.to_string(),
         p.op.to_string(),
         p.profile.clone(),
+        p.scenario.clone().unwrap_or_default(),
         p.batch.to_string(),
         p.max_sockets
             .map_or_else(|| "inf".to_owned(), |m| m.to_string()),
@@ -120,10 +132,19 @@ fn fixed_fields(p: &Point) -> Vec<String> {
         f(p.objects_per_s.median),
         f(p.objects_per_s.min),
         f(p.objects_per_s.max),
+        runs(&p.objects_per_s_by_run),
         f(p.mb_per_s.median),
         f(p.mb_per_s.min),
         f(p.mb_per_s.max),
         p.projected_s.map_or_else(String::new, f),
+        p.startup.batches.to_string(),
+        n(p.startup.objects),
+        f(p.startup.time_ms.median),
+        f(p.startup.time_ms.min),
+        f(p.startup.time_ms.max),
+        n(p.startup.sockets_opened),
+        n(p.startup.tls_full),
+        n(p.startup.tls_resumed),
         f(p.latency_ms.p50),
         f(p.latency_ms.p90),
         f(p.latency_ms.p99),
@@ -146,12 +167,22 @@ fn fixed_fields(p: &Point) -> Vec<String> {
         n(p.errors.reset),
         n(p.errors.slowdown),
         n(p.errors.other),
-        f(p.cpu_s_per_1k),
+        p.cpu_ns_per_request.client_ns.map_or_else(String::new, f),
+        p.cpu_ns_per_request.server_ns.map_or_else(String::new, f),
         n(p.requests),
         n(p.succeeded),
         p.failure.clone().unwrap_or_default(),
         p.failed().to_string(),
     ]
+}
+
+/// Per-repetition values in one field, separated by `;` (in the order measured).
+fn runs(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(f64::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// A server counter as a CSV field: numbers and strings as is, anything else as compact JSON.
@@ -271,6 +302,12 @@ mod tests {
                 match value {
                     Value::Null if name == "max_sockets" => assert_eq!(got, "inf"),
                     Value::Null => assert_eq!(got, "", "{name}"),
+                    Value::Array(items) => {
+                        let parts: Vec<Option<f64>> =
+                            got.split(';').map(|v| v.parse::<f64>().ok()).collect();
+                        let want: Vec<Option<f64>> = items.iter().map(Value::as_f64).collect();
+                        assert_eq!(parts, want, "{name}");
+                    }
                     Value::String(s) => assert_eq!(got, s, "{name}"),
                     Value::Number(n) => assert_eq!(
                         got.parse::<f64>().ok(),

@@ -33,7 +33,11 @@ pub enum Error {
         "result file {} has schema_version {found}, but this poolsweep reads schema_version {oldest} to {supported}{hint}",
         path.display(),
         oldest = super::file::OLDEST_READABLE_VERSION,
-        hint = if *found > u64::from(*supported) { " (it was written by a newer poolsweep: upgrade to read it)" } else { "" }
+        hint = if *found > u64::from(*supported) {
+            " (it was written by a newer poolsweep: upgrade to read it)"
+        } else {
+            " (it was written by an older poolsweep, which measured differently: re-run it with this one)"
+        }
     )]
     UnsupportedVersion {
         /// The result file.

@@ -14,14 +14,19 @@ use crate::metrics::Point;
 /// with a message saying which one they support. Adding an optional field does not need a bump.
 ///
 /// - 1: poolsweep's own client only.
-/// - 2: `sdk` on every point and recommendation (which S3 client was measured: a point of
-///   another SDK read as version 1 would pass for poolsweep's), `failure` on every point
-///   (why runs could not be measured) and `meta.sdks` (what each client ran). Version 1 files are read as version 2: their points
-///   and recommendations are poolsweep's, with no failure.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 2: `sdk` on every point and recommendation (which S3 client was measured), `failure` on
+///   every point (why runs could not be measured) and `meta.sdks` (what each client ran).
+/// - 3: each run measured as a start-up and a steady window (`startup`; rates and latency are
+///   the steady window's, where 1 and 2 timed the whole run of a cold client), the throughput
+///   of each repetition (`objects_per_s_by_run`), CPU per request in ns for client and server
+///   (`cpu_ns_per_request`, replacing the 10 ms ticks of `cpu_s_per_1k`), a `scenario` label,
+///   and recommendations per group (SDK, pool, pattern, op, profile, scenario) with a
+///   `verdict`, a `falloff` that may be at Infinity and the costs `beyond_knee`. Versions 1
+///   and 2 measured something else, so they are not read: re-run them.
+pub const SCHEMA_VERSION: u32 = 3;
 
-/// The oldest schema version this build reads (upgrading it on load).
-pub const OLDEST_READABLE_VERSION: u32 = 1;
+/// The oldest schema version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 3;
 
 /// A result file: one run of the sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,10 +91,6 @@ impl RunFile {
                 supported: SCHEMA_VERSION,
             });
         }
-        let mut value = value;
-        if found == 1 {
-            upgrade_from_1(&mut value);
-        }
         serde_json::from_value(value).map_err(parse_err)
     }
 
@@ -102,34 +103,6 @@ impl RunFile {
         bytes.push(b'\n');
         bytes
     }
-}
-
-/// Version 1 → 2: every point and recommendation was poolsweep's own client's, and no point
-/// carried a failure reason.
-fn upgrade_from_1(run: &mut serde_json::Value) {
-    use serde_json::Value;
-    for (list, fields) in [
-        (
-            "points",
-            &[("sdk", Value::from("poolsweep")), ("failure", Value::Null)][..],
-        ),
-        ("recommendations", &[("sdk", Value::from("poolsweep"))][..]),
-    ] {
-        let items = run
-            .get_mut(list)
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten();
-        for item in items.filter_map(Value::as_object_mut) {
-            for (k, v) in fields {
-                item.entry(*k).or_insert_with(|| v.clone());
-            }
-        }
-    }
-    if let Some(meta) = run.get_mut("meta").and_then(Value::as_object_mut) {
-        meta.entry("sdks").or_insert_with(|| serde_json::json!({}));
-    }
-    run["schema_version"] = Value::from(SCHEMA_VERSION);
 }
 
 #[cfg(test)]
@@ -180,45 +153,36 @@ mod tests {
             matches!(
                 err,
                 Error::UnsupportedVersion {
-                    found: 3,
-                    supported: 2,
+                    found,
+                    supported: SCHEMA_VERSION,
                     ..
-                }
+                } if found == u64::from(SCHEMA_VERSION) + 1
             ),
             "{msg}"
         );
         assert!(msg.contains("future.json"), "{msg}");
         assert!(
-            msg.contains(&format!("reads schema_version 1 to {SCHEMA_VERSION}")),
+            msg.contains(&format!(
+                "reads schema_version {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}"
+            )),
             "{msg}"
         );
         assert!(msg.contains("newer poolsweep"), "{msg}");
     }
 
     #[test]
-    fn a_version_1_file_is_read_as_poolsweeps_points() {
-        let run = fixtures::small();
-        let mut v1 = serde_json::to_value(&run).unwrap();
-        v1["schema_version"] = 1.into();
-        for p in v1["points"].as_array_mut().unwrap() {
-            let p = p.as_object_mut().unwrap();
-            p.remove("sdk");
-            p.remove("failure");
-        }
-        for r in v1["recommendations"].as_array_mut().unwrap() {
-            r.as_object_mut().unwrap().remove("sdk");
-        }
-        v1["meta"].as_object_mut().unwrap().remove("sdks");
-        let back =
-            RunFile::from_slice(&serde_json::to_vec(&v1).unwrap(), Path::new("v1.json")).unwrap();
-        let mut expected = run.clone();
-        expected.meta.sdks.clear();
-        assert_eq!(back, expected, "upgraded to version 2");
-        assert_eq!(back.schema_version, SCHEMA_VERSION);
-        // The committed baseline CI compares against was written as version 1.
-        let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/baseline-quick.json");
-        let b = RunFile::load(&baseline).unwrap();
-        assert!(b.points.iter().all(|p| p.sdk == crate::sut::Sdk::Poolsweep));
+    fn an_older_schema_version_is_refused_saying_to_re_run() {
+        let mut value = serde_json::to_value(fixtures::small()).unwrap();
+        value["schema_version"] = serde_json::json!(2);
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let msg = RunFile::from_slice(&bytes, Path::new("old.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("old.json") && msg.contains("schema_version 2"),
+            "{msg}"
+        );
+        assert!(msg.contains("older poolsweep"), "{msg}");
     }
 
     #[test]

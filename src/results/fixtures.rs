@@ -78,7 +78,7 @@ mod tests {
             .find(|r| r.client == ClientMode::Shared && r.batch == 1024)
             .unwrap();
         assert!(matches!(r.knee_max_sockets, Some(64..=256)), "{r:?}");
-        assert!(r.falloff_from.is_some(), "{r:?}");
+        assert!(r.falloff.is_some(), "{r:?}");
         assert!(run.points.iter().any(|p| p.errors.emfile > 0));
         assert!(run.points.iter().any(|p| p.errors.slowdown > 0));
     }

@@ -39,9 +39,14 @@ pub struct SweepConfig {
     pub prefixes: u32,
     /// Repetitions per point.
     pub repetitions: u32,
-    /// Requests sent before each measured run, on a throwaway client.
-    pub warmup: u64,
-    /// Longest time one run of one point may take; it then stops and reports what it did.
+    /// Batches at the start of each run, on the measured client, reported as its start-up
+    /// (the pool fills, handshakes are paid) and kept out of the steady window.
+    pub startup_batches: u32,
+    /// Idle time between two batches of the `batch` pattern (0: none): bursty demand, which
+    /// lets the server close idle sockets between bursts. Not counted in throughput.
+    pub pause_between_batches: Duration,
+    /// Longest time the steady window of one run may take (the start-up gets as long again);
+    /// it then stops and reports what it did and the projected time for all objects.
     pub time_budget: Duration,
     /// Keep-alive on the Agent (Node's `keepAlive`).
     pub keep_alive: bool,
@@ -52,8 +57,73 @@ pub struct SweepConfig {
     /// Where every client's credentials come from: for the embedded mock, its keys, its
     /// container endpoint or its IMDSv2; for another endpoint, what the command line chose.
     pub credentials: CredentialKind,
-    /// Seed for the run order, sizes and operation mix.
+    /// Seed for the run order, sizes and operation mix, and for the mock's random draws
+    /// (reset with it before every run).
     pub seed: u64,
+    /// Changes to every profile's preset (embedded mock only); they show in the points'
+    /// profile names (`s3-like,write-rps=250`).
+    pub profile_overrides: ProfileOverrides,
+    /// What this sweep shows, drawn on its charts (e.g. the cause of a fall-off).
+    pub scenario: Option<String>,
+    /// Threads the client runs on (1, as a Node.js process runs JavaScript on one).
+    pub client_threads: usize,
+}
+
+/// Changes to a preset profile of the embedded mock.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileOverrides {
+    /// PUT/COPY/POST/DELETE per second per partitioned prefix (S3: 3,500).
+    pub write_rps: Option<f64>,
+    /// GET/HEAD per second per partitioned prefix (S3: 5,500).
+    pub read_rps: Option<f64>,
+    /// The server closes keep-alive connections idle this long, ms (s3-like: 20,000).
+    pub idle_timeout_ms: Option<u64>,
+}
+
+impl ProfileOverrides {
+    /// Whether nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `name` with the overrides: `s3-like,write-rps=250`.
+    pub fn label(&self, name: &str) -> String {
+        let mut s = name.to_owned();
+        if let Some(v) = self.write_rps {
+            s.push_str(&format!(",write-rps={v}"));
+        }
+        if let Some(v) = self.read_rps {
+            s.push_str(&format!(",read-rps={v}"));
+        }
+        if let Some(v) = self.idle_timeout_ms {
+            s.push_str(&format!(",idle-timeout-ms={v}"));
+        }
+        s
+    }
+
+    /// The preset `name` with the overrides applied, named by [`ProfileOverrides::label`];
+    /// `None` for an unknown preset.
+    pub fn apply(&self, name: &str) -> Option<mock_s3::Profile> {
+        let mut p = mock_s3::Profile::preset(name)?;
+        if self.write_rps.is_some() || self.read_rps.is_some() {
+            let mut r = p.rate_limit.clone().unwrap_or(mock_s3::profile::RateLimit {
+                read_per_s: 5500.0,
+                write_per_s: 3500.0,
+                prefix_depth: 1,
+                burst_s: 1.0,
+                ramp: None,
+            });
+            r.write_per_s = self.write_rps.unwrap_or(r.write_per_s);
+            r.read_per_s = self.read_rps.unwrap_or(r.read_per_s);
+            p.rate_limit = Some(r);
+        }
+        if let Some(ms) = self.idle_timeout_ms {
+            p.connections.idle_timeout_ms = ms;
+        }
+        p.name = self.label(name);
+        Some(p)
+    }
 }
 
 impl Default for SweepConfig {
@@ -72,13 +142,17 @@ impl Default for SweepConfig {
             objects: 1000,
             prefixes: 1,
             repetitions: 3,
-            warmup: 20,
+            startup_batches: 2,
+            pause_between_batches: Duration::ZERO,
             time_budget: Duration::from_secs(20),
             keep_alive: true,
             shared_handler_clients: 2,
             bucket: "poolsweep".to_owned(),
             credentials: CredentialKind::Static,
             seed: 1,
+            profile_overrides: ProfileOverrides::default(),
+            scenario: None,
+            client_threads: 1,
         }
     }
 }
@@ -116,6 +190,23 @@ impl SweepConfig {
         }
         if self.prefixes == 0 {
             return Err("--prefixes must be at least 1".to_owned());
+        }
+        if self.client_threads == 0 {
+            return Err("--client-threads must be at least 1".to_owned());
+        }
+        if !self.pause_between_batches.is_zero() && self.pattern != Pattern::Batch {
+            return Err("--pause-ms applies only to --pattern batch".to_owned());
+        }
+        let o = &self.profile_overrides;
+        for (flag, v) in [("--write-rps", o.write_rps), ("--read-rps", o.read_rps)] {
+            if let Some(v) = v
+                && !(v > 0.0 && v.is_finite())
+            {
+                return Err(format!("{flag} must be a positive number, not {v}"));
+            }
+        }
+        if o.idle_timeout_ms == Some(0) {
+            return Err("--idle-timeout-ms must be at least 1".to_owned());
         }
         match (self.pattern, self.rate_per_s) {
             (Pattern::Rate, None) => {
@@ -196,6 +287,23 @@ impl SweepConfig {
         pairs
     }
 
+    /// The label points of `profile` carry: the preset name with the overrides.
+    pub fn profile_label(&self, profile: &str) -> String {
+        self.profile_overrides.label(profile)
+    }
+
+    /// Requests each run of a point with `batch` spends in its start-up: `startup_batches`
+    /// batches (windows) of the `batch` and `window` patterns, none for `burst` and `rate`
+    /// (which have no batches to start with), never all the objects.
+    pub fn startup_objects(&self, batch: u32) -> u64 {
+        match self.pattern {
+            Pattern::Batch | Pattern::Window => {
+                (u64::from(self.startup_batches) * u64::from(batch)).min(self.objects / 2)
+            }
+            Pattern::Burst | Pattern::Rate => 0,
+        }
+    }
+
     /// Runs in the whole sweep (points × repetitions).
     pub fn runs(&self) -> u64 {
         (self.sdk_pools().len()
@@ -256,5 +364,40 @@ mod tests {
             ]
         );
         assert_eq!(c.runs(), 4 * 4 * 2 * 2 * 3);
+        assert!(bad(&|c| c.client_threads = 0).contains("client-threads"));
+        assert!(
+            bad(&|c| {
+                c.pattern = Pattern::Window;
+                c.pause_between_batches = Duration::from_millis(5);
+            })
+            .contains("--pause-ms")
+        );
+        assert!(bad(&|c| c.profile_overrides.write_rps = Some(0.0)).contains("--write-rps"));
+    }
+
+    #[test]
+    fn overrides_change_the_preset_and_its_name() {
+        let o = ProfileOverrides {
+            write_rps: Some(250.0),
+            idle_timeout_ms: Some(200),
+            ..ProfileOverrides::default()
+        };
+        let p = o.apply("s3-like").unwrap();
+        assert_eq!(p.name, "s3-like,write-rps=250,idle-timeout-ms=200");
+        assert_eq!(p.rate_limit.as_ref().unwrap().write_per_s, 250.0);
+        assert_eq!(p.rate_limit.as_ref().unwrap().read_per_s, 5500.0);
+        assert_eq!(p.connections.idle_timeout_ms, 200);
+        p.validate().unwrap();
+        assert_eq!(ProfileOverrides::default().label("ideal"), "ideal");
+        assert!(o.apply("fast").is_none());
+        // The start-up: two batches, never more than half the objects, none for a burst.
+        let c = SweepConfig::default();
+        assert_eq!(c.startup_objects(100), 200);
+        assert_eq!(c.startup_objects(1000), 500);
+        let burst = SweepConfig {
+            pattern: Pattern::Burst,
+            ..SweepConfig::default()
+        };
+        assert_eq!(burst.startup_objects(100), 0);
     }
 }

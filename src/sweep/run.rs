@@ -11,7 +11,7 @@ use rand::seq::SliceRandom as _;
 use serde_json::{Map, Value};
 
 use super::config::SweepConfig;
-use crate::metrics::{self, Point, Repetition};
+use crate::metrics::{self, CpuPerRequest, Point, Repetition, Startup};
 use crate::modes::ClientMode;
 use crate::results::ResultWriter;
 use crate::s3::credentials::{ContainerEndpoint, ImdsEndpoint};
@@ -66,6 +66,40 @@ impl Server {
                 )
             }
             Server::External(e) => Ok(e.config.clone()),
+        }
+    }
+
+    /// Puts the embedded mock back as it started, with `profile` and the random sequence
+    /// seeded by `seed`: every run starts from the same server state (no connection, budget
+    /// or draw of an earlier run or of a warm-up). A profile of the same name already set
+    /// (a variation a test or program set on the mock) is kept. Nothing to do for an external
+    /// endpoint.
+    pub async fn reset(&self, profile: Option<mock_s3::Profile>, seed: u64) -> anyhow::Result<()> {
+        if let Server::Embedded(mock) = self {
+            if let Some(p) = profile
+                && mock.profile().name != p.name
+            {
+                mock.set_profile(p)?;
+            }
+            let report = mock.reset(mock_s3::ResetOptions::seeded(seed)).await;
+            if report.still_open > 0 {
+                tracing::warn!(
+                    still_open = report.still_open,
+                    "connections of an earlier run were still open after the reset's wait"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The server's counters now, as a JSON object (empty for an external endpoint).
+    pub fn counters(&self) -> Map<String, Value> {
+        match self {
+            Server::Embedded(mock) => match serde_json::to_value(mock.metrics()) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            },
+            Server::External(_) => Map::new(),
         }
     }
 
@@ -185,12 +219,20 @@ pub struct Summary {
 /// What one run measured.
 #[derive(Debug)]
 pub struct RunRecord {
-    /// The samples, folded.
+    /// The steady window's samples, folded.
     pub repetition: Repetition,
+    /// The start-up's samples, folded (empty when the pattern has no start-up).
+    pub startup: Repetition,
+    /// Sockets, full and resumed handshakes of the start-up, as the server counted them (0
+    /// against an external endpoint).
+    pub startup_counts: [u64; 3],
     /// The run's report, as the client under test counted it (sockets, handshakes).
     pub counters: RunReport,
-    /// Client CPU time of the run.
-    pub cpu: Duration,
+    /// Client CPU time and the requests it was spent on (the steady window's; the whole
+    /// run's for a client in its own process, which reports it per run); `None` if unknown.
+    pub client_cpu: Option<(u64, u64)>,
+    /// Server CPU time of the steady window, ns, and its requests; `None` if unknown.
+    pub server_cpu: Option<(u64, u64)>,
     /// The embedded server's counters for the run (empty for external endpoints).
     pub server: Map<String, Value>,
     /// Whether the time budget cut the run short.
@@ -204,14 +246,27 @@ pub struct RunRecord {
 pub struct PointAcc {
     spec: PointSpec,
     reps: Vec<Repetition>,
+    startups: Vec<Repetition>,
+    startup_counts: [u64; 3],
     sockets_opened: u64,
     peak_open: u64,
     tls_full: u64,
     tls_resumed: u64,
-    cpu: Duration,
+    /// (ns, requests) summed over runs that reported them.
+    client_cpu: Option<(u64, u64)>,
+    server_cpu: Option<(u64, u64)>,
     server: Map<String, Value>,
     failures: Vec<String>,
     slot: Option<usize>,
+}
+
+/// Adds `(ns, requests)` into a running sum.
+fn add_cpu(into: &mut Option<(u64, u64)>, from: Option<(u64, u64)>) {
+    if let Some((ns, n)) = from {
+        let (a, b) = into.get_or_insert((0, 0));
+        *a += ns;
+        *b += n;
+    }
 }
 
 impl PointAcc {
@@ -220,11 +275,14 @@ impl PointAcc {
         Self {
             spec,
             reps: Vec::new(),
+            startups: Vec::new(),
+            startup_counts: [0; 3],
             sockets_opened: 0,
             peak_open: 0,
             tls_full: 0,
             tls_resumed: 0,
-            cpu: Duration::ZERO,
+            client_cpu: None,
+            server_cpu: None,
             server: Map::new(),
             failures: Vec::new(),
             slot: None,
@@ -252,9 +310,14 @@ impl PointAcc {
             .counters
             .tls_resumed
             .unwrap_or_else(|| server("tls_resumed"));
-        self.cpu += r.cpu;
+        add_cpu(&mut self.client_cpu, r.client_cpu);
+        add_cpu(&mut self.server_cpu, r.server_cpu);
+        for (a, b) in self.startup_counts.iter_mut().zip(r.startup_counts) {
+            *a += b;
+        }
         merge_counters(&mut self.server, &r.server);
         self.reps.push(r.repetition);
+        self.startups.push(r.startup);
         if let Some(why) = r.failure {
             self.failures.push(why);
         }
@@ -348,6 +411,8 @@ fn workload(c: &SweepConfig, spec: &PointSpec, objects: u64, seed: u64) -> Workl
         prefixes: c.prefixes,
         time_budget: c.time_budget,
         seed,
+        first_index: 0,
+        pause: c.pause_between_batches,
     }
 }
 
@@ -372,8 +437,29 @@ fn merge_counters(into: &mut Map<String, Value>, from: &Map<String, Value>) {
 
 fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
     let f = metrics::fold(&acc.reps);
-    let requests = f.samples + f.retries.total;
+    let up = metrics::fold(&acc.startups);
+    let mut retries = f.retries;
+    let mut errors = f.errors;
+    metrics::add_counts(&mut retries, &mut errors, &up);
+    let samples = f.samples + up.samples;
+    let requests = samples + retries.total;
     let median = f.objects_per_s.median;
+    let startup_objects = c.startup_objects(acc.spec.batch);
+    let startup_ms: Vec<f64> = acc
+        .startups
+        .iter()
+        .map(|r| r.elapsed.as_secs_f64() * 1000.0)
+        .collect();
+    let startup_time = metrics::spread(&startup_ms);
+    let per_request =
+        |cpu: Option<(u64, u64)>| cpu.and_then(|(ns, n)| (n > 0).then(|| ns as f64 / n as f64));
+    let min_completed = acc
+        .reps
+        .iter()
+        .zip(&acc.startups)
+        .map(|(s, u)| s.succeeded + u.succeeded)
+        .min()
+        .unwrap_or(0);
     Point {
         sdk: acc.spec.sdk,
         client: acc.spec.client,
@@ -382,30 +468,45 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
         op: c.op.op(),
         batch: acc.spec.batch,
         max_sockets: acc.spec.max_sockets,
-        profile: acc.spec.profile.clone(),
+        profile: c.profile_label(&acc.spec.profile),
+        scenario: c.scenario.clone(),
         repetitions: acc.reps.len() as u32,
         objects: c.objects,
-        completed: f.min_succeeded,
+        completed: min_completed,
         object_size: c.sizes.mean().round() as u64,
         objects_per_s: f.objects_per_s,
+        objects_per_s_by_run: acc.reps.iter().map(Repetition::objects_per_s).collect(),
         mb_per_s: f.mb_per_s,
-        projected_s: (median > 0.0).then(|| c.objects as f64 / median),
+        projected_s: (median > 0.0).then(|| {
+            startup_time.median / 1000.0 + c.objects.saturating_sub(startup_objects) as f64 / median
+        }),
+        startup: Startup {
+            batches: if startup_objects > 0 && acc.spec.batch > 0 {
+                startup_objects.div_ceil(u64::from(acc.spec.batch)) as u32
+            } else {
+                0
+            },
+            objects: startup_objects,
+            time_ms: startup_time,
+            sockets_opened: acc.startup_counts[0],
+            tls_full: acc.startup_counts[1],
+            tls_resumed: acc.startup_counts[2],
+        },
         latency_ms: f.latency_ms,
         socket_wait_ms: f.socket_wait_ms,
         sockets_opened: acc.sockets_opened,
         peak_open_sockets: acc.peak_open,
         tls_full: acc.tls_full,
         tls_resumed: acc.tls_resumed,
-        retries: f.retries,
-        errors: f.errors,
-        cpu_s_per_1k: if f.samples > 0 {
-            acc.cpu.as_secs_f64() / f.samples as f64 * 1000.0
-        } else {
-            0.0
+        retries,
+        errors,
+        cpu_ns_per_request: CpuPerRequest {
+            client_ns: per_request(acc.client_cpu),
+            server_ns: per_request(acc.server_cpu),
         },
         server: acc.server.clone(),
         requests,
-        succeeded: f.succeeded,
+        succeeded: f.succeeded + up.succeeded,
         failure: acc.failure(),
     }
 }
@@ -470,6 +571,8 @@ async fn populate<C: ClientUnderTest>(
         prefixes: c.prefixes,
         time_budget: Duration::from_secs(3600),
         seed: c.seed,
+        first_index: 0,
+        pause: Duration::ZERO,
     };
     let mut failed = 0u64;
     workload::drive(&w, Arc::clone(&run), |s| {
@@ -481,9 +584,18 @@ async fn populate<C: ClientUnderTest>(
     Ok(())
 }
 
-/// Runs one point once: sets the server profile (embedded), warms up on a throwaway run of a
-/// shared client, then drives the workload on a fresh run of the point's mode and checks that
-/// every request was counted once.
+/// A server counter of a snapshot (0 if absent).
+fn counter(m: &Map<String, Value>, key: &str) -> u64 {
+    m.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Runs one point once, from a clean state: the embedded mock is reset (profile, connections,
+/// rate-limit budgets, random sequence seeded by `server_seed`, counters), then one run of the
+/// point's client drives the workload: its first batches are the **start-up** (the pool
+/// fills, handshakes are paid; reported apart), the rest the **steady window** the rates,
+/// latencies and CPU per request come from. Each part has the time budget; every request is
+/// checked to be counted once.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_once<C: ClientUnderTest>(
     c: &SweepConfig,
     server: &Server,
@@ -491,90 +603,138 @@ pub async fn run_once<C: ClientUnderTest>(
     sut: &C,
     spec: &PointSpec,
     seed: u64,
+    server_seed: u64,
     events: &mut impl FnMut(Event<'_>),
 ) -> anyhow::Result<RunRecord> {
-    let embedded = match server {
-        Server::Embedded(mock) => Some(mock),
+    let profile = match server {
+        Server::Embedded(_) => Some(
+            c.profile_overrides
+                .apply(&spec.profile)
+                .with_context(|| format!("unknown profile {}", spec.profile))?,
+        ),
         Server::External(_) => None,
     };
-    if let Some(mock) = embedded
-        && mock.profile().name != spec.profile
-    {
-        let profile = mock_s3::Profile::preset(&spec.profile)
-            .with_context(|| format!("unknown profile {}", spec.profile))?;
-        mock.set_profile(profile)?;
-    }
+    server.reset(profile, server_seed).await?;
     let settings = run_settings(c, service, spec);
-    // Warm-up on a throwaway run of a shared client, so the measured client starts cold.
-    if c.warmup > 0 {
-        let warm = RunSettings {
-            mode: ClientMode::Shared,
-            ..settings.clone()
-        };
-        let warm = Arc::new(sut.start(&warm).await?);
-        let w = workload(c, spec, c.warmup, seed);
-        workload::drive(&w, Arc::clone(&warm), |_| {}).await;
-        finish(warm).await?;
-    }
     let run = Arc::new(sut.start(&settings).await?);
-    if let Some(mock) = embedded {
-        mock.reset_metrics();
-    }
-    let cpu_before = metrics::client_cpu();
-    let mut rep = Repetition::default();
     let started = Instant::now();
     let step = (c.objects / 50).max(1);
-    let w = workload(c, spec, c.objects, seed);
-    let driven = workload::drive(&w, Arc::clone(&run), |s| {
-        rep.add(&s);
-        if rep.samples % step == 0 {
+    let mut finished = 0u64;
+    let mut succeeded = 0u64;
+    let mut progress = |s: &workload::Sample, events: &mut dyn FnMut(Event<'_>)| {
+        finished += 1;
+        succeeded += u64::from(s.reply.error.is_none());
+        if finished.is_multiple_of(step) {
             let secs = started.elapsed().as_secs_f64();
             events(Event::Progress {
-                finished: rep.samples,
+                finished,
                 of: c.objects,
                 objects_per_s: if secs > 0.0 {
-                    rep.succeeded as f64 / secs
+                    succeeded as f64 / secs
                 } else {
                     0.0
                 },
             });
         }
+    };
+
+    // Start-up: the first batches on the measured client.
+    let startup_objects = c.startup_objects(spec.batch);
+    let mut startup = Repetition::default();
+    let mut startup_cut = false;
+    if startup_objects > 0 {
+        let w = workload(c, spec, startup_objects, seed);
+        let driven = workload::drive(&w, Arc::clone(&run), |s| {
+            startup.add(&s);
+            progress(&s, events);
+        })
+        .await;
+        startup.elapsed = driven.elapsed.saturating_sub(driven.paused);
+        check(spec, &startup, driven.started)?;
+        startup_cut = driven.cut_by_budget;
+        if !c.pause_between_batches.is_zero() {
+            // The steady window's first batch follows a pause like every other batch.
+            tokio::time::sleep(c.pause_between_batches).await;
+        }
+    }
+    let at_steady = server.counters();
+    let client_before = metrics::client_cpu_ns();
+
+    // The steady window: the rest of the objects (none if the start-up ran out of time).
+    let mut rep = Repetition::default();
+    let steady_objects = if startup_cut {
+        0
+    } else {
+        c.objects - startup_objects
+    };
+    let w = Workload {
+        first_index: startup_objects,
+        ..workload(c, spec, steady_objects, seed.wrapping_add(1))
+    };
+    let driven = workload::drive(&w, Arc::clone(&run), |s| {
+        rep.add(&s);
+        progress(&s, events);
     })
     .await;
-    rep.elapsed = driven.elapsed;
-    rep.check()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", spec.label()))?;
-    anyhow::ensure!(
-        rep.samples == driven.started,
-        "{}: {} requests started but {} ended",
-        spec.label(),
-        driven.started,
-        rep.samples
-    );
-    let cpu = match (cpu_before, metrics::client_cpu()) {
-        (Some(a), Some(b)) => b.client.saturating_sub(a.client),
-        _ => Duration::ZERO,
-    };
-    let server_counters = match embedded.map(|m| serde_json::to_value(m.metrics())) {
-        Some(Ok(Value::Object(m))) => m,
-        _ => Map::new(),
-    };
+    rep.elapsed = driven.elapsed.saturating_sub(driven.paused);
+    check(spec, &rep, driven.started)?;
+    let client_after = metrics::client_cpu_ns();
+    let at_end = server.counters();
     // A client that fails to close the run (its runner died at the end) does not lose the
     // run's requests: they are counted, and the point says why its counters are missing.
     let (counters, failure) = match finish(run).await {
         Ok(counters) => (counters, None),
         Err(e) => (RunReport::default(), Some(format!("{e:#}"))),
     };
+    let server_counters = server.counters();
+
+    let steady_requests = rep.samples + rep.retries.total;
+    let whole_requests = steady_requests + startup.samples + startup.retries.total;
+    // A client in its own process reports its process's CPU time for the whole run; an
+    // in-process client's threads are read around the steady window.
+    let client_cpu = match (counters.cpu, client_before, client_after) {
+        (Some(cpu), _, _) => Some((cpu.as_nanos() as u64, whole_requests)),
+        (None, Some(a), Some(b)) => Some((b.saturating_sub(a), steady_requests)),
+        _ => None,
+    };
+    let server_cpu = match (at_end.get("cpu_ns"), at_steady.get("cpu_ns")) {
+        (Some(Value::Number(b)), Some(Value::Number(a))) => Some((
+            b.as_u64()
+                .unwrap_or(0)
+                .saturating_sub(a.as_u64().unwrap_or(0)),
+            steady_requests,
+        )),
+        _ => None,
+    };
     Ok(RunRecord {
         repetition: rep,
-        // A client in its own process reports its process's CPU time; in-process, this
-        // process's threads (the mock's apart) are the client's.
-        cpu: counters.cpu.unwrap_or(cpu),
+        startup,
+        startup_counts: [
+            counter(&at_steady, "connections_accepted"),
+            counter(&at_steady, "tls_full"),
+            counter(&at_steady, "tls_resumed"),
+        ],
+        client_cpu,
+        server_cpu,
         counters,
         server: server_counters,
-        cut_by_budget: driven.cut_by_budget,
+        cut_by_budget: startup_cut || driven.cut_by_budget,
         failure,
     })
+}
+
+/// Checks that a part of a run counted every request it started once.
+fn check(spec: &PointSpec, rep: &Repetition, started: u64) -> anyhow::Result<()> {
+    rep.check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", spec.label()))?;
+    anyhow::ensure!(
+        rep.samples == started,
+        "{}: {} requests started but {} ended",
+        spec.label(),
+        started,
+        rep.samples
+    );
+    Ok(())
 }
 
 /// Runs the sweep on `sut`, updating `writer` after every run. `stop` ends it after the
@@ -593,14 +753,9 @@ pub async fn run_sweep<C: ClientUnderTest>(
     }
     ensure_bucket(server, &c.bucket).await?;
     let (service, _ca) = server.service(c.credentials)?;
-    let embedded = match server {
-        Server::Embedded(mock) => Some(mock),
-        Server::External(_) => None,
-    };
     if !matches!(c.op, OpMix::Put) {
-        if let Some(mock) = embedded {
-            mock.set_profile(mock_s3::Profile::ideal())?;
-        }
+        let ideal = matches!(server, Server::Embedded(_)).then(mock_s3::Profile::ideal);
+        server.reset(ideal, c.seed).await?;
         populate(c, &service, sut)
             .await
             .context("creating the objects GETs read")?;
@@ -626,22 +781,35 @@ pub async fn run_sweep<C: ClientUnderTest>(
                 repetition: round + 1,
             });
             let seed = c.seed ^ (u64::from(round) << 32) ^ i as u64;
+            // Every point of a round gets the same server draws (common random numbers:
+            // points are compared on the same latencies), each round others.
+            let server_seed = c.seed ^ (u64::from(round) << 32);
             let acc = &mut accs[i];
             // A run that fails is data: its point says why, and the sweep goes on.
-            let (finished, failure) =
-                match run_once(c, server, &service, sut, spec, seed, &mut events).await {
-                    Ok(record) => {
-                        let failure = record.failure.clone();
-                        let finished = (record.repetition.objects_per_s(), record.cut_by_budget);
-                        acc.add(record);
-                        (Some(finished), failure)
-                    }
-                    Err(e) => {
-                        let reason = format!("{e:#}");
-                        acc.fail(reason.clone());
-                        (None, Some(reason))
-                    }
-                };
+            let (finished, failure) = match run_once(
+                c,
+                server,
+                &service,
+                sut,
+                spec,
+                seed,
+                server_seed,
+                &mut events,
+            )
+            .await
+            {
+                Ok(record) => {
+                    let failure = record.failure.clone();
+                    let finished = (record.repetition.objects_per_s(), record.cut_by_budget);
+                    acc.add(record);
+                    (Some(finished), failure)
+                }
+                Err(e) => {
+                    let reason = format!("{e:#}");
+                    acc.fail(reason.clone());
+                    (None, Some(reason))
+                }
+            };
             let point = acc.point(c);
             let slot = match acc.slot {
                 Some(s) => s,

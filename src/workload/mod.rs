@@ -152,6 +152,12 @@ pub struct Workload {
     pub time_budget: Duration,
     /// Seed for sizes and the operation mix.
     pub seed: u64,
+    /// The first request's sequence number (and key): a run driven in parts (its start-up,
+    /// then its steady window) goes on where the last part stopped.
+    pub first_index: u64,
+    /// Idle time before every batch but the first of the `batch` pacing: bursty demand. Not
+    /// counted in the time budget, and reported apart ([`Driven::paused`]).
+    pub pause: Duration,
 }
 
 /// One finished request.
@@ -182,8 +188,10 @@ impl Sample {
 pub struct Driven {
     /// Requests started (= samples delivered).
     pub started: u64,
-    /// Wall time from the first start to the last end.
+    /// Wall time from the first start to the last end, pauses included.
     pub elapsed: Duration,
+    /// Time spent idle between batches ([`Workload::pause`]).
+    pub paused: Duration,
     /// Whether the time budget stopped the run before `objects` were started.
     pub cut_by_budget: bool,
 }
@@ -203,8 +211,10 @@ pub async fn drive<R: Run>(
     let mut in_flight: JoinSet<Sample> = JoinSet::new();
     let start = Instant::now();
     let deadline = start + workload.time_budget;
+    let mut deadline = deadline;
     let mut next: u64 = 0;
     let mut cut_by_budget = false;
+    let mut paused = Duration::ZERO;
     loop {
         // Start every request the pacing allows now.
         while next < workload.objects {
@@ -213,7 +223,19 @@ pub async fn drive<R: Run>(
                 break;
             }
             match workload.pacing.admit(next, in_flight.len(), start) {
-                pacing::Admit::Now(intended) => {
+                pacing::Admit::Now(mut intended) => {
+                    if let Pacing::Batch { size } = workload.pacing
+                        && !workload.pause.is_zero()
+                        && next > 0
+                        && next.is_multiple_of(u64::from(size))
+                    {
+                        // Bursty demand: idle between batches (every request has finished).
+                        tokio::time::sleep(workload.pause).await;
+                        paused += workload.pause;
+                        deadline += workload.pause;
+                        intended = Instant::now();
+                    }
+                    let index = workload.first_index + next;
                     let op = match workload.ops {
                         OpMix::Put => OpKind::Put,
                         OpMix::Get => OpKind::Get,
@@ -230,9 +252,9 @@ pub async fn drive<R: Run>(
                         SizeDist::Uniform { min, max } => rng.random_range(min..=max),
                     };
                     let request = Request {
-                        index: next,
+                        index,
                         op,
-                        key: key_for(next, workload.prefixes),
+                        key: key_for(index, workload.prefixes),
                         body: if op == OpKind::Put {
                             body_for(&buffer, size)
                         } else {
@@ -274,6 +296,7 @@ pub async fn drive<R: Run>(
     Driven {
         started: next,
         elapsed: start.elapsed(),
+        paused,
         cut_by_budget: cut_by_budget || next < workload.objects,
     }
 }

@@ -47,6 +47,8 @@ fn workload(pacing: Pacing, objects: u64) -> Workload {
         prefixes: 4,
         time_budget: Duration::from_secs(3600),
         seed: 1,
+        first_index: 0,
+        pause: Duration::ZERO,
     }
 }
 
@@ -166,4 +168,22 @@ fn pattern_and_op_have_one_name_in_files_reports_and_flags() {
         Pattern::Rate.pacing(7, 250.0),
         Pacing::Rate { per_s: 250.0 }
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn bursts_pause_between_batches_and_parts_continue_the_keys() {
+    let w = Workload {
+        pause: Duration::from_millis(300),
+        first_index: 40,
+        ..workload(Pacing::Batch { size: 10 }, 30)
+    };
+    let (t, samples, driven) = run(&w).await;
+    assert_eq!(driven.started, 30);
+    // Two pauses: before the second and the third batch, none before the first.
+    assert_eq!(driven.paused, Duration::from_millis(600));
+    assert!(driven.elapsed >= driven.paused);
+    let mut indices: Vec<u64> = samples.iter().map(|s| s.index).collect();
+    indices.sort_unstable();
+    assert_eq!(indices, (40..70).collect::<Vec<u64>>());
+    assert_eq!(t.peak.load(SeqCst), 10);
 }

@@ -637,7 +637,7 @@ fn long_js_v3_sweep(name: &str) -> (std::process::Child, PathBuf, Vec<u32>) {
             "40",
             "--repetitions",
             "3",
-            "--warmup",
+            "--startup-batches",
             "0",
             "--out",
         ])
@@ -756,7 +756,7 @@ fn without_node_js_v3_points_fail_with_the_reason_and_the_others_are_measured() 
             "8",
             "--repetitions",
             "1",
-            "--warmup",
+            "--startup-batches",
             "0",
             "--out",
         ])
@@ -813,7 +813,6 @@ async fn a_sweep_of_js_v3_beside_poolsweep_counts_the_same_sockets_handshakes_an
         credentials: CredentialKind::Container,
         objects: 100,
         repetitions: 1,
-        warmup: 0,
         // Not what is measured: a budget a busy machine could reach would cut a run short and
         // change its counts.
         time_budget: Duration::from_secs(3600),

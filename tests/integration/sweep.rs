@@ -41,7 +41,6 @@ fn small(pattern: Pattern, batch: u32, objects: u64) -> SweepConfig {
         pattern,
         objects,
         repetitions: 1,
-        warmup: 0,
         // Not what these tests measure: each run is bounded by its object count, and a budget
         // a busy machine could reach would cut a run short and fail a count.
         time_budget: Duration::from_secs(3600),
@@ -243,7 +242,7 @@ async fn another_client_under_test_is_measured_through_the_same_seam() {
     config.clients = vec![ClientMode::Shared, ClientMode::PerRequest];
     config.max_sockets = vec![Some(2), None];
     config.repetitions = 2;
-    config.warmup = 5;
+    config.startup_batches = 1;
     let dir = temp_dir("fake-client");
     let mut writer = ResultWriter::create(
         dir.join("run.json"),
@@ -265,7 +264,7 @@ async fn another_client_under_test_is_measured_through_the_same_seam() {
     let run = writer.finish();
     assert_eq!(run.points.len(), 4);
     for p in &run.points {
-        // Two runs of 50 requests; the warm-ups' counters are not the point's.
+        // Two runs of 50 requests (10 of start-up, 40 steady), start-ups counted in the totals.
         assert_eq!(
             (p.repetitions, p.succeeded, p.errors.slowdown),
             (2, 90, 10),
@@ -279,16 +278,11 @@ async fn another_client_under_test_is_measured_through_the_same_seam() {
         assert_eq!((p.sockets_opened, p.tls_full, p.tls_resumed), (100, 2, 98));
         assert_eq!(p.peak_open_sockets, 1);
     }
-    // Each run was started with its point's settings; each warm-up with a shared client.
+    // Each run was started once, with its point's settings: no throwaway warm-up client (the
+    // measured client's first batch is its start-up).
     let started = fake.started.lock().unwrap();
-    assert_eq!(started.len(), 16);
-    for pair in started.chunks(2) {
-        let (warm, measured) = (&pair[0], &pair[1]);
-        assert_eq!(warm.mode, ClientMode::Shared);
-        assert_eq!(
-            (warm.max_sockets, warm.pool, &warm.bucket),
-            (measured.max_sockets, measured.pool, &measured.bucket)
-        );
+    assert_eq!(started.len(), 8);
+    for measured in started.iter() {
         assert!(config.clients.contains(&measured.mode));
         assert!(config.max_sockets.contains(&measured.max_sockets));
         assert_eq!(measured.keep_alive, config.keep_alive);
@@ -316,7 +310,6 @@ async fn runs_that_fail_are_data_and_the_sweep_goes_on() {
     config.clients = vec![ClientMode::Shared];
     config.max_sockets = vec![Some(2), Some(10)];
     config.repetitions = 2;
-    config.warmup = 0;
     let dir = temp_dir("failing-runs");
     let mut writer = ResultWriter::create(
         dir.join("run.json"),
@@ -420,7 +413,7 @@ fn long_sweep(out: &Path) -> Command {
         "40",
         "--repetitions",
         "3",
-        "--warmup",
+        "--startup-batches",
         "0",
         "--out",
     ])
@@ -545,7 +538,7 @@ fn sweep_then_report_then_export() {
             "16",
             "--repetitions",
             "1",
-            "--warmup",
+            "--startup-batches",
             "2",
             "--out",
         ])
@@ -637,7 +630,7 @@ fn sweeps_an_external_endpoint_with_its_ca_and_keys() {
             "24",
             "--repetitions",
             "1",
-            "--warmup",
+            "--startup-batches",
             "0",
             "--out",
         ])
@@ -661,4 +654,44 @@ fn sweeps_an_external_endpoint_with_its_ca_and_keys() {
             .count(mock_s3::ops::Operation::CreateBucket, 200),
         1
     );
+}
+
+/// A throttled profile whose SlowDown count does not depend on timing: 20 writes of burst,
+/// refilled one per 100 s (longer than the test), so the count depends only on how many
+/// requests arrive, not on how fast.
+fn throttled() -> mock_s3::Profile {
+    let mut p = mock_s3::Profile::ideal();
+    p.rate_limit = Some(mock_s3::profile::RateLimit {
+        read_per_s: 1000.0,
+        write_per_s: 0.01,
+        prefix_depth: 1,
+        burst_s: 2000.0,
+        ramp: None,
+    });
+    p.write_latency.median_ms = 1.0;
+    p.write_latency.p99_ms = 5.0;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_run_starts_from_a_clean_server_so_slowdowns_repeat() {
+    // Two repetitions in one sweep, and a second identical sweep: the mock is reset before
+    // every run, so each run gets the whole burst budget again and the same seeded draws.
+    let mut config = small(Pattern::Batch, 10, 60);
+    config.max_sockets = vec![Some(10)];
+    config.repetitions = 2;
+    let (a, _) = sweep_on_mock("throttled-a", &config, throttled()).await;
+    let (b, _) = sweep_on_mock("throttled-b", &config, throttled()).await;
+    for run in [&a, &b] {
+        let p = &run.points[0];
+        // Per run: 20 admitted, 40 refused three times (two retries each), so 40 failed.
+        assert_eq!(p.server["slowdown"], 2 * 120, "{p:?}");
+        assert_eq!(p.retries.throttling, 2 * 80, "{p:?}");
+        assert_eq!((p.errors.slowdown, p.succeeded), (2 * 40, 2 * 20), "{p:?}");
+    }
+    let counts = |r: &RunFile| {
+        let p = &r.points[0];
+        (p.retries, p.errors, p.server["slowdown"].clone())
+    };
+    assert_eq!(counts(&a), counts(&b));
 }

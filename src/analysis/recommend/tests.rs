@@ -1,0 +1,270 @@
+use super::*;
+use crate::metrics::fixtures;
+
+/// A curve for (shared, batch 100) from (maxSockets, objects/s of each repetition).
+fn curve(values: &[(Option<u32>, &[f64])]) -> Vec<Point> {
+    values
+        .iter()
+        .map(|&(m, runs)| {
+            let mut p = fixtures::point_template();
+            p.client = ClientMode::Shared;
+            p.batch = 100;
+            p.max_sockets = m;
+            p.repetitions = runs.len() as u32;
+            p.objects_per_s = crate::metrics::spread(runs);
+            p.objects_per_s_by_run = runs.to_vec();
+            p.retries = Default::default();
+            p.errors = Default::default();
+            p.tls_resumed = 0;
+            p.completed = p.objects;
+            p
+        })
+        .collect()
+}
+
+fn only(points: &[Point]) -> Recommendation {
+    let mut r = recommend(points);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    r.remove(0)
+}
+
+#[test]
+fn rising_curve_knee_is_where_it_stops_rising() {
+    let points = curve(&[
+        (Some(1), &[100.0, 102.0, 98.0]),
+        (Some(10), &[900.0, 910.0, 890.0]),
+        (Some(50), &[1900.0, 1920.0, 1880.0]),
+        (Some(100), &[1990.0, 2010.0, 1970.0]),
+        (Some(200), &[2000.0, 1990.0, 2015.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.verdict, Verdict::Knee);
+    assert_eq!(r.best_max_sockets, Some(200));
+    assert_eq!(r.knee_max_sockets, Some(100), "{}", r.reason);
+    assert_eq!(r.falloff, None);
+    assert!(r.reason.starts_with("Set maxSockets 100"), "{}", r.reason);
+    assert!(r.reason.contains("50 is too few"), "{}", r.reason);
+    assert_eq!(r.rule_of_thumb.objects_per_s, Some(1990.0));
+}
+
+#[test]
+fn a_difference_inside_the_spread_is_no_reason_for_more_sockets() {
+    // 50 is 6 % below 100 by the medians, but the repetitions overlap widely.
+    let points = curve(&[
+        (Some(10), &[500.0, 520.0, 480.0]),
+        (Some(50), &[940.0, 1060.0, 880.0]),
+        (Some(100), &[1000.0, 900.0, 1080.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, Some(50), "{}", r.reason);
+    assert!(r.reason.contains("3 repetitions"), "{}", r.reason);
+}
+
+#[test]
+fn a_flat_curve_is_called_flat() {
+    let points = curve(&[
+        (Some(1), &[1000.0, 990.0, 1012.0]),
+        (Some(10), &[1010.0, 1000.0, 995.0]),
+        (Some(100), &[1005.0, 1011.0, 990.0]),
+        (None, &[1000.0, 1003.0, 996.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.verdict, Verdict::Flat);
+    assert_eq!(r.knee_max_sockets, Some(1));
+    assert!(r.reason.starts_with("Flat:"), "{}", r.reason);
+}
+
+/// The example: a prefix write limit of 250/s, batch 100.
+#[test]
+fn a_throttled_curve_names_slowdown_and_p99_beyond_the_knee() {
+    let mut points = curve(&[
+        (Some(5), &[198.0, 201.0, 196.0]),
+        (Some(10), &[262.0, 251.0, 258.0]),
+        (Some(25), &[266.0, 249.0, 259.0]),
+        (Some(50), &[261.0, 268.0, 252.0]),
+        (Some(100), &[270.0, 255.0, 263.0]),
+    ]);
+    for (p, (slow, p99)) in points.iter_mut().zip([
+        (0, 380.0),
+        (0, 361.0),
+        (570, 546.0),
+        (849, 604.0),
+        (771, 590.0),
+    ]) {
+        p.retries.throttling = slow;
+        p.retries.total = slow;
+        p.latency_ms.p99 = p99;
+        p.sockets_opened = 3 * u64::from(p.max_sockets.unwrap());
+    }
+    let r = only(&points);
+    assert_eq!(r.verdict, Verdict::Knee);
+    assert_eq!(r.knee_max_sockets, Some(10), "{}", r.reason);
+    assert_eq!(r.falloff, None);
+    let kinds: Vec<CostKind> = r.beyond_knee.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            CostKind::SlowdownRetries,
+            CostKind::P99LatencyMs,
+            CostKind::SocketsOpened
+        ]
+    );
+    assert!(
+        r.reason
+            .contains("Beyond 10, more sockets cost: SlowDown retries 0 → 283 per run (at 50); p99 latency 361 → 604 ms (+67 %, at 50); sockets opened 10 → 100 per run (at 100)"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn a_falloff_beyond_the_spread_is_named_and_may_start_at_infinity() {
+    let mut points = curve(&[
+        (Some(10), &[500.0, 505.0, 495.0]),
+        (Some(50), &[2000.0, 1990.0, 2010.0]),
+        (Some(100), &[1990.0, 2005.0, 1980.0]),
+        (None, &[900.0, 950.0, 920.0]),
+    ]);
+    points[3].retries.throttling = 3000;
+    points[3].retries.total = 3000;
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, Some(50));
+    let f = r.falloff.expect("a fall-off");
+    assert_eq!(f.from, None, "at ∞ only");
+    assert_eq!(f.objects_per_s, 920.0);
+    assert!(
+        r.reason
+            .contains("From ∞ throughput falls off: 920 objects/s (-54 % vs the best)"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason
+            .contains("SlowDown retries 0 → 1000 per run (at ∞)"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn a_single_repetition_dip_is_not_a_falloff() {
+    let points = curve(&[(Some(10), &[1000.0]), (Some(50), &[930.0])]);
+    let r = only(&points);
+    assert_eq!(r.falloff, None, "{}", r.reason);
+    assert!(r.reason.contains("one repetition"), "{}", r.reason);
+}
+
+#[test]
+fn failed_points_are_costs_and_falloffs_not_candidates() {
+    let mut points = curve(&[
+        (Some(10), &[500.0, 510.0, 505.0]),
+        (Some(100), &[3000.0, 3010.0, 2990.0]),
+    ]);
+    points[1].errors.emfile = 30;
+    points[1].errors.total = 30;
+    let r = only(&points);
+    assert_eq!(r.best_max_sockets, Some(10));
+    assert_eq!(r.falloff.unwrap().from, Some(100));
+    assert!(
+        r.reason.contains("failed requests 0 → 10 per run (at 100)"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn a_point_cut_by_the_time_budget_is_still_a_candidate() {
+    let mut points = curve(&[
+        (Some(1), &[100.0, 101.0, 99.0]),
+        (Some(10), &[900.0, 905.0, 895.0]),
+    ]);
+    points[0].completed = points[0].objects / 3;
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, Some(10));
+    assert!(r.reason.contains("1 is too few"), "{}", r.reason);
+}
+
+#[test]
+fn per_request_clients_are_told_to_share_a_client_with_numbers() {
+    let mut points = curve(&[
+        (Some(10), &[500.0, 505.0, 495.0]),
+        (Some(100), &[2000.0, 2010.0, 1990.0]),
+    ]);
+    points[1].sockets_opened = 300;
+    points[1].tls_full = 300;
+    points[1].cpu_ns_per_request.client_ns = Some(90_000.0);
+    let mut per_request = curve(&[
+        (Some(10), &[800.0, 790.0, 805.0]),
+        (Some(100), &[810.0, 800.0, 790.0]),
+    ]);
+    for p in &mut per_request {
+        p.client = ClientMode::PerRequest;
+        p.sockets_opened = 3 * p.objects;
+        p.tls_full = 3 * p.objects;
+        p.cpu_ns_per_request.client_ns = Some(400_000.0);
+    }
+    points.extend(per_request);
+    let r = recommend(&points)
+        .into_iter()
+        .find(|r| r.client == ClientMode::PerRequest)
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::ShareClient);
+    assert!(r.reason.starts_with("Share one client"), "{}", r.reason);
+    assert!(!r.reason.contains("Set maxSockets"), "{}", r.reason);
+    assert!(
+        r.reason.contains("A shared client at maxSockets 100 reaches 2000 objects/s vs 800 here (+150 %), with 100 sockets and 100 handshakes per run; client CPU 90 µs per request vs 400 µs"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn every_group_gets_its_own_recommendations() {
+    let mut points = curve(&[
+        (Some(10), &[500.0, 505.0, 495.0]),
+        (Some(100), &[900.0, 905.0, 895.0]),
+    ]);
+    let mut other = curve(&[
+        (Some(10), &[300.0, 305.0, 295.0]),
+        (Some(100), &[290.0, 310.0, 300.0]),
+    ]);
+    for p in &mut other {
+        p.profile = "s3-like".to_owned();
+        p.scenario = Some("per-prefix write limit".to_owned());
+    }
+    points.extend(other);
+    let r = recommend(&points);
+    assert_eq!(r.len(), 2);
+    assert_eq!(r.iter().filter(|r| r.group.scenario.is_some()).count(), 1);
+    let flat = r.iter().find(|r| r.group.scenario.is_some()).unwrap();
+    assert_eq!(flat.verdict, Verdict::Flat);
+    let rising = r.iter().find(|r| r.group.scenario.is_none()).unwrap();
+    assert_eq!(rising.knee_max_sockets, Some(100));
+}
+
+#[test]
+fn each_sdk_gets_its_own_recommendation_on_the_same_workload() {
+    // The same workload measured with poolsweep's client and the JS SDK: two curves, read
+    // apart (js-v3 tops out at 10 sockets, poolsweep's at 100), never mixed into one.
+    let mut points = curve(&[
+        (Some(10), &[500.0, 505.0, 495.0]),
+        (Some(100), &[900.0, 905.0, 895.0]),
+    ]);
+    let mut js = curve(&[
+        (Some(10), &[400.0, 405.0, 395.0]),
+        (Some(100), &[402.0, 398.0, 401.0]),
+    ]);
+    for p in &mut js {
+        p.sdk = crate::sut::Sdk::JsV3;
+    }
+    points.extend(js);
+    let r = recommend(&points);
+    assert_eq!(r.len(), 2, "{r:#?}");
+    let of = |sdk| r.iter().find(|r| r.group.sdk == sdk).unwrap();
+    assert_eq!(of(crate::sut::Sdk::Poolsweep).knee_max_sockets, Some(100));
+    let js = of(crate::sut::Sdk::JsV3);
+    assert_eq!((js.verdict, js.knee_max_sockets), (Verdict::Flat, Some(10)));
+    // The result file names the SDK of each recommendation as main's version 2 did.
+    let v = serde_json::to_value(js).unwrap();
+    assert_eq!(v["sdk"], "js-v3");
+}
