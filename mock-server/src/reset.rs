@@ -16,6 +16,7 @@
 //! cache (a client resumes only a session it holds, and a new client holds none), and issued
 //! IMDS tokens (clients may still hold them).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,12 +102,58 @@ pub struct ConnectionGuard {
 
 impl ConnectionGuard {
     /// Completes when the connection should close (a reset or shutdown); never otherwise.
-    pub async fn closing(&mut self) {
-        // The sender lives in the cohort this guard holds, so `wait_for` cannot fail; if it
-        // ever did, pending forever is the safe answer (the connection just keeps serving).
-        if self.closing.wait_for(|&c| c).await.is_err() {
-            std::future::pending::<()>().await;
+    ///
+    /// A connection's task polls this beside hyper on every wake-up, several times per
+    /// request. A waiting `watch` future takes its channel's waiter lock, one shared by the
+    /// cohort's connections, on every poll; [`Closing`] goes to the channel only when it
+    /// changed (an atomic version compare) or the task's waker is not the one it registered.
+    pub fn closing(&mut self) -> Closing<'_> {
+        let probe = self.closing.clone();
+        Closing {
+            probe,
+            waker: None,
+            wait: Box::pin(wait_closing(&mut self.closing)),
         }
+    }
+}
+
+async fn wait_closing(rx: &mut watch::Receiver<bool>) {
+    // The sender lives in the cohort the guard holds, so `wait_for` cannot fail; if it ever
+    // did, pending forever is the safe answer (the connection just keeps serving).
+    if rx.wait_for(|&c| c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The future of [`ConnectionGuard::closing`].
+pub struct Closing<'a> {
+    /// A second receiver of the channel, to ask cheaply whether it changed.
+    probe: watch::Receiver<bool>,
+    /// The waker `wait` registered with the channel.
+    waker: Option<std::task::Waker>,
+    wait: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+}
+
+impl Future for Closing<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = &mut *self;
+        // Unchanged (`Ok(false)`) and registered with this waker: the channel wakes the task
+        // when it changes, so there is nothing to look at.
+        if matches!(this.probe.has_changed(), Ok(false))
+            && this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return std::task::Poll::Pending;
+        }
+        let ready = this.wait.as_mut().poll(cx);
+        if ready.is_pending() {
+            this.waker = Some(cx.waker().clone());
+        }
+        ready
     }
 }
 
@@ -220,6 +267,57 @@ mod tests {
         drop(a);
         assert_eq!(old.drained(0, Duration::from_secs(1)).await, 0);
         assert_eq!(cohorts.current.load().open(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_is_woken_by_the_rotation_however_often_it_was_polled() {
+        let cohorts = Arc::new(Cohorts::default());
+        let mut guard = cohorts.enter();
+        let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = {
+            let woken = woken.clone();
+            tokio::spawn(async move {
+                let mut closing = std::pin::pin!(guard.closing());
+                // Polled again and again, as beside hyper, with the same waker and another.
+                std::future::poll_fn(|cx| {
+                    woken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if closing.as_mut().poll(cx).is_ready() {
+                        return std::task::Poll::Ready(());
+                    }
+                    let other = futures_util::task::noop_waker();
+                    let _ = closing
+                        .as_mut()
+                        .poll(&mut std::task::Context::from_waker(&other));
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                })
+                .await;
+            })
+        };
+        while woken.load(std::sync::atomic::Ordering::Relaxed) < 100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!task.is_finished());
+        cohorts.rotate();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("woken by the rotation")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_woken_by_the_rotation() {
+        let cohorts = Arc::new(Cohorts::default());
+        let mut guard = cohorts.enter();
+        let task = tokio::spawn(async move { guard.closing().await });
+        // The task parks, registered with the channel once.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!task.is_finished());
+        cohorts.rotate();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("woken by the rotation")
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]
