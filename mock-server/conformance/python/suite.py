@@ -163,14 +163,19 @@ class Unseekable(io.RawIOBase):
 
 
 class Gated(io.BytesIO):
-    """A stream whose reads after the first wait for `gate`: an upload still under way."""
+    """A stream whose reads after the first wait for `gate`: an upload still under way.
+    `waiting` is set when a read starts waiting, that is once the request's head and first
+    chunk have gone out (botocore sends PutObject's file-like bodies with Expect:
+    100-continue, so the server had taken the head before the first read)."""
 
     def __init__(self, body, gate):
         super().__init__(body)
         self._gate = gate
+        self.waiting = threading.Event()
 
     def read(self, n=-1):
         if self.tell() > 0:
+            self.waiting.set()
             self._gate.wait(30)
         return super().read(64 * 1024 if n is None or n < 0 else min(n, 64 * 1024))
 
@@ -432,9 +437,14 @@ def conditional_put_conflict():
     # A write that lands while a conditional PUT's body is still arriving: S3 answers the
     # conditional request 409 ConditionalRequestConflict.
     gate = threading.Event()
+    body = Gated(data(200_000, 9), gate)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         slow = pool.submit(error_of, lambda: s3.put_object(
-            Bucket=BUCKET, Key="race", Body=Gated(data(200_000, 9), gate), IfNoneMatch="*"))
+            Bucket=BUCKET, Key="race", Body=body, IfNoneMatch="*"))
+        # The other write must land while the conditional one is under way, not before its
+        # head (on a busy machine the pool's thread can start after this one's PUT is done,
+        # and the conditional PUT then gets 412 for an object that was there first).
+        assert body.waiting.wait(30), "the conditional PUT never started sending its body"
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
