@@ -37,6 +37,13 @@ pub enum Command {
     Export(ExportArgs),
     /// Run the mock S3 endpoint standalone (same flags as the mock-s3 binary).
     Serve(Box<mock_s3::cli::Cli>),
+    /// The mock in a child process of a sweep (`--nofile`), driven over stdin and stdout.
+    #[command(hide = true)]
+    MockChild {
+        /// The mock's worker threads.
+        #[arg(long, default_value_t = 1)]
+        worker_threads: usize,
+    },
 }
 
 /// Named sweeps.

@@ -35,6 +35,9 @@ pub fn run(cli: Cli, argv: Vec<String>) -> ExitCode {
         Command::Compare(a) => compare(&a),
         Command::Export(a) => export(&a).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => serve(&a).map(|()| ExitCode::SUCCESS),
+        Command::MockChild { worker_threads } => {
+            crate::sweep::serve_child(worker_threads).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -63,6 +66,42 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(message) => return Ok(usage_error(&message)),
     };
+    if plan.nofile.is_some()
+        && plan.external.is_none()
+        && plan.config.credentials != crate::sut::CredentialKind::Static
+    {
+        return Ok(usage_error(
+            "--nofile runs the mock in a child process, which serves static credentials only: \
+             drop --credentials",
+        ));
+    }
+    // Before the limit is lowered: the mock in a child process keeps the hard limit.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    if let Some(dir) = plan.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    mock_s3::tls::install_crypto_provider();
+    let mock_threads = mock_threads(plan.config.client_threads);
+    let server = match (&plan.external, plan.nofile) {
+        // --nofile is the client's limit, as a Node.js application's would be: the mock runs
+        // in a process of its own, so its sockets do not count against it.
+        (None, Some(_)) => Server::Child(
+            crate::sweep::ChildMock::spawn(
+                &std::env::current_exe().context("finding the poolsweep binary")?,
+                mock_threads,
+            )
+            .context("starting the mock in a child process")?,
+        ),
+        (None, None) => Server::Embedded(
+            mock_s3::MockS3::builder()
+                .storage(mock_s3::StorageMode::Discard)
+                .metadata_listener()
+                .worker_threads(mock_threads)
+                .start()
+                .context("starting the embedded mock")?,
+        ),
+        (Some(external), _) => Server::External(external.clone()),
+    };
     if let Some(n) = plan.nofile {
         let (_, hard) = rlimit::Resource::NOFILE
             .get()
@@ -70,26 +109,7 @@ fn sweep(a: &SweepArgs, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         rlimit::Resource::NOFILE
             .set(n.min(hard), hard)
             .context("lowering RLIMIT_NOFILE")?;
-    } else {
-        // A sweep of per-request clients at high batch sizes needs descriptors: use the hard
-        // limit (the value in force is recorded in the result file either way).
-        let _ = rlimit::increase_nofile_limit(u64::MAX);
     }
-    if let Some(dir) = plan.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    mock_s3::tls::install_crypto_provider();
-    let server = match &plan.external {
-        None => Server::Embedded(
-            mock_s3::MockS3::builder()
-                .storage(mock_s3::StorageMode::Discard)
-                .metadata_listener()
-                .worker_threads(mock_threads(plan.config.client_threads))
-                .start()
-                .context("starting the embedded mock")?,
-        ),
-        Some(external) => Server::External(external.clone()),
-    };
     let (sut, sdk_versions) = sdk_clients(&plan.config, &server)?;
     let profiles: serde_json::Map<String, serde_json::Value> = plan
         .config

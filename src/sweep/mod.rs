@@ -9,9 +9,11 @@
 //! `repetitions` says how many of its runs are done), so Ctrl-C or a crash keeps every
 //! finished measurement.
 
+mod child;
 mod config;
 mod run;
 
+pub use child::{ChildMock, Hello, serve_child};
 pub use config::SweepConfig;
 pub use run::{
     Event, External, PointAcc, PointSpec, RunRecord, Server, Summary, run_once, run_sweep,

@@ -32,6 +32,9 @@ pub enum Server {
     Embedded(mock_s3::MockS3),
     /// Any S3-compatible endpoint (MinIO, real S3); the profile axis does not apply.
     External(External),
+    /// The same mock in a child process (`--nofile`: the client's limit is its own), driven
+    /// like the embedded one; static credentials only.
+    Child(super::ChildMock),
 }
 
 /// An S3-compatible endpoint other than the embedded mock, as the command line gave it.
@@ -66,28 +69,54 @@ impl Server {
                 )
             }
             Server::External(e) => Ok(e.config.clone()),
+            Server::Child(child) => {
+                anyhow::ensure!(
+                    kind == CredentialKind::Static,
+                    "the mock in a child process (--nofile) serves static credentials only, not {kind:?}"
+                );
+                child.client_config()
+            }
         }
+    }
+
+    /// Whether this is the mock (embedded or in a child process): profiles apply.
+    pub fn is_mock(&self) -> bool {
+        !matches!(self, Server::External(_))
     }
 
     /// Puts the embedded mock back as it started, with `profile` and the random sequence
     /// seeded by `seed`: every run starts from the same server state (no connection, budget
     /// or draw of an earlier run or of a warm-up). A profile of the same name already set
-    /// (a variation a test or program set on the mock) is kept. Nothing to do for an external
-    /// endpoint.
+    /// (a variation a test or program set on the mock) is kept. The same for the mock in a
+    /// child process; nothing to do for an external endpoint.
     pub async fn reset(&self, profile: Option<mock_s3::Profile>, seed: u64) -> anyhow::Result<()> {
-        if let Server::Embedded(mock) = self {
-            if let Some(p) = profile
-                && mock.profile().name != p.name
-            {
-                mock.set_profile(p)?;
+        let still_open = match self {
+            Server::Embedded(mock) => {
+                if let Some(p) = profile
+                    && mock.profile().name != p.name
+                {
+                    mock.set_profile(p)?;
+                }
+                mock.reset(mock_s3::ResetOptions::seeded(seed))
+                    .await
+                    .still_open
             }
-            let report = mock.reset(mock_s3::ResetOptions::seeded(seed)).await;
-            if report.still_open > 0 {
-                tracing::warn!(
-                    still_open = report.still_open,
-                    "connections of an earlier run were still open after the reset's wait"
-                );
-            }
+            // Between runs: nothing is in flight, and the child answers at once.
+            Server::Child(child) => child
+                .request(&super::child::Request::Reset {
+                    profile: profile.map(Box::new),
+                    seed,
+                })?
+                .get("still_open")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            Server::External(_) => 0,
+        };
+        if still_open > 0 {
+            tracing::warn!(
+                still_open,
+                "connections of an earlier run were still open after the reset's wait"
+            );
         }
         Ok(())
     }
@@ -100,6 +129,10 @@ impl Server {
                 _ => Map::new(),
             },
             Server::External(_) => Map::new(),
+            Server::Child(child) => child.metrics().unwrap_or_else(|e| {
+                tracing::warn!("reading the child mock's counters: {e:#}");
+                Map::new()
+            }),
         }
     }
 
@@ -117,6 +150,14 @@ impl Server {
                 ))
             }
             Server::External(e) => Ok((e.service.clone(), None)),
+            Server::Child(child) => {
+                anyhow::ensure!(
+                    kind == CredentialKind::Static,
+                    "the mock in a child process (--nofile) serves static credentials only, not {kind:?}"
+                );
+                let (service, ca) = child.service()?;
+                Ok((service, Some(ca)))
+            }
         }
     }
 }
@@ -396,7 +437,8 @@ fn run_settings(c: &SweepConfig, service: &Service, spec: &PointSpec) -> RunSett
         bucket: c.bucket.clone(),
         credentials: service.credentials.clone(),
         ca_file: service.ca_file.clone(),
-        // The process's own limit, inherited (`--nofile` lowers it for the whole process).
+        // The process's own limit, inherited (`--nofile` lowers it for the client's process;
+        // the mock then runs in a child process of its own).
         nofile: None,
         time_budget: c.time_budget,
     }
@@ -518,6 +560,7 @@ async fn ensure_bucket(server: &Server, bucket: &str) -> anyhow::Result<()> {
             let _ = mock.create_bucket(bucket);
             Ok(())
         }
+        Server::Child(child) => child.create_bucket(bucket),
         Server::External(e) => {
             let client = S3Client::new(&e.config)?;
             match client.create_bucket(bucket).await {
@@ -606,13 +649,14 @@ pub async fn run_once<C: ClientUnderTest>(
     server_seed: u64,
     events: &mut impl FnMut(Event<'_>),
 ) -> anyhow::Result<RunRecord> {
-    let profile = match server {
-        Server::Embedded(_) => Some(
+    let profile = if server.is_mock() {
+        Some(
             c.profile_overrides
                 .apply(&spec.profile)
                 .with_context(|| format!("unknown profile {}", spec.profile))?,
-        ),
-        Server::External(_) => None,
+        )
+    } else {
+        None
     };
     server.reset(profile, server_seed).await?;
     let settings = run_settings(c, service, spec);
@@ -686,6 +730,11 @@ pub async fn run_once<C: ClientUnderTest>(
         Ok(counters) => (counters, None),
         Err(e) => (RunReport::default(), Some(format!("{e:#}"))),
     };
+    // The run's connection tasks close their sockets when next polled: let them, so that the
+    // result file written next does not compete with them for descriptors (`--nofile`).
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
     let server_counters = server.counters();
 
     let steady_requests = rep.samples + rep.retries.total;
@@ -748,13 +797,13 @@ pub async fn run_sweep<C: ClientUnderTest>(
     mut events: impl FnMut(Event<'_>),
 ) -> anyhow::Result<Summary> {
     c.validate().map_err(|e| anyhow::anyhow!(e))?;
-    if matches!(server, Server::Embedded(_)) {
+    if server.is_mock() {
         c.validate_presets().map_err(|e| anyhow::anyhow!(e))?;
     }
     ensure_bucket(server, &c.bucket).await?;
     let (service, _ca) = server.service(c.credentials)?;
     if !matches!(c.op, OpMix::Put) {
-        let ideal = matches!(server, Server::Embedded(_)).then(mock_s3::Profile::ideal);
+        let ideal = server.is_mock().then(mock_s3::Profile::ideal);
         server.reset(ideal, c.seed).await?;
         populate(c, &service, sut)
             .await

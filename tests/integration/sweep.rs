@@ -695,3 +695,56 @@ async fn every_run_starts_from_a_clean_server_so_slowdowns_repeat() {
     };
     assert_eq!(counts(&a), counts(&b));
 }
+
+#[test]
+fn nofile_limits_the_client_alone_the_mock_runs_in_a_process_of_its_own() {
+    // 48 descriptors for the client's process: 4 sockets fit, 64 do not. The mock's 64
+    // accepted sockets are in its own process, under its own limit, so every EMFILE is the
+    // client's (and counted as such), and the mock answers every request it receives.
+    let dir = temp_dir("nofile-child");
+    let out = dir.join("run.json");
+    let o = poolsweep()
+        .args([
+            "sweep",
+            "--no-progress",
+            "--profile",
+            "ideal",
+            "--max-sockets",
+            "4,inf",
+            "--batch",
+            "64",
+            "--clients",
+            "shared",
+            "--objects",
+            "192",
+            "--repetitions",
+            "1",
+            "--nofile",
+            "48",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Failed requests are data: the sweep itself succeeds.
+    assert!(o.status.success(), "{stderr}");
+    let run = RunFile::load(&out).unwrap();
+    assert_eq!(run.meta.rlimit_nofile.as_ref().unwrap().soft, Some(48));
+    let at = |ms: Option<u32>| run.points.iter().find(|p| p.max_sockets == ms).unwrap();
+    let four = at(Some(4));
+    assert_eq!((four.succeeded, four.errors.total), (192, 0), "{four:?}");
+    assert_eq!(four.sockets_opened, 4, "{four:?}");
+    // The counters and CPU come from the child's mock as from an embedded one.
+    assert_eq!(four.server["connections_accepted"], 4, "{four:?}");
+    assert!(four.cpu_ns_per_request.server_ns.is_some(), "{four:?}");
+    let inf = at(None);
+    assert!(inf.errors.emfile > 0, "{inf:?}");
+    assert_eq!(inf.errors.emfile, inf.errors.total, "only EMFILE: {inf:?}");
+    assert_eq!(
+        inf.server["requests"].as_u64(),
+        Some(inf.succeeded),
+        "the mock answered every request that reached it: {inf:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
