@@ -176,6 +176,16 @@ fn fmt_count(v: f64) -> String {
     }
 }
 
+/// "1 socket", "25 sockets".
+fn counted(v: f64, one: &str, many: &str) -> String {
+    let n = fmt_count(v);
+    if n == "1" {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 fn fmt_ms(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -391,6 +401,12 @@ fn recommend_curve(
             },
             vs_best_pct: (10.0 * pct(p.objects_per_s.median, best_v)).round() / 10.0,
         });
+    // Why the fall-off point fell off, when its requests failed.
+    let falloff_failure = beyond
+        .iter()
+        .find(|p| below_best(p, best))
+        .filter(|p| p.has_errors())
+        .map(|p| p.failure_summary());
     let rot = curve.iter().find(|p| p.max_sockets == Some(batch));
     let rot_v = rot.map(|p| p.objects_per_s.median);
     let verdict = if client == ClientMode::PerRequest {
@@ -418,7 +434,9 @@ fn recommend_curve(
     };
     r.reason = match verdict {
         Verdict::ShareClient => share_client_reason(&r, &curve, best, in_group),
-        Verdict::Knee | Verdict::Flat => knee_reason(&r, &curve, &ok, knee, best),
+        Verdict::Knee | Verdict::Flat => {
+            knee_reason(&r, &curve, &ok, knee, best, falloff_failure.as_deref())
+        }
     };
     Some(r)
 }
@@ -456,6 +474,7 @@ fn knee_reason(
     ok: &[&Point],
     knee: &Point,
     best: &Point,
+    falloff_failure: Option<&str>,
 ) -> String {
     let best_v = best.objects_per_s.median;
     let k = display_max_sockets(knee.max_sockets);
@@ -510,15 +529,15 @@ fn knee_reason(
     s.push('.');
     if best.repetitions < 2 && r.verdict != Verdict::Flat {
         s.push_str(
-            " With one repetition the spread is unknown: only differences over 3 % count, and no fall-off is claimed.",
+            " With one repetition the spread is unknown: only differences over 3 % count, and a fall-off is claimed only where requests fail.",
         );
     }
-    push_costs(&mut s, r, &k.to_string());
+    push_costs(&mut s, r, &k.to_string(), falloff_failure);
     push_rule(&mut s, r);
     s
 }
 
-fn push_costs(s: &mut String, r: &Recommendation, knee: &str) {
+fn push_costs(s: &mut String, r: &Recommendation, knee: &str, falloff_failure: Option<&str>) {
     let beyond_exists = !r.beyond_knee.is_empty();
     if beyond_exists {
         let list: Vec<String> = r.beyond_knee.iter().map(|c| c.kind.describe(c)).collect();
@@ -526,7 +545,13 @@ fn push_costs(s: &mut String, r: &Recommendation, knee: &str) {
     }
     if let Some(f) = &r.falloff {
         let from = display_max_sockets(f.from);
-        if f.objects_per_s > 0.0 {
+        if let Some(why) = falloff_failure {
+            let _ = write!(
+                s,
+                " From {from} requests fail: {why} ({:.0} objects/s, {:+.0} % vs the best).",
+                f.objects_per_s, f.vs_best_pct
+            );
+        } else if f.objects_per_s > 0.0 {
             let _ = write!(
                 s,
                 " From {from} throughput falls off: {:.0} objects/s ({:+.0} % vs the best).",
@@ -598,13 +623,13 @@ fn share_client_reason(
             let v = best.objects_per_s.median;
             let _ = write!(
                 s,
-                ". A shared client at maxSockets {} reaches {:.0} objects/s vs {:.0} here ({:+.0} %), with {} sockets and {} handshakes per run",
+                ". A shared client at maxSockets {} reaches {:.0} objects/s vs {:.0} here ({:+.0} %), with {} and {} per run",
                 display_max_sockets(sk.max_sockets),
                 sk.objects_per_s.median,
                 v,
                 pct(sk.objects_per_s.median, v),
-                fmt_count(per_run(sk.sockets_opened, sk)),
-                fmt_count(per_run(sk.tls_full + sk.tls_resumed, sk)),
+                counted(per_run(sk.sockets_opened, sk), "socket", "sockets"),
+                counted(per_run(sk.tls_full + sk.tls_resumed, sk), "handshake", "handshakes"),
             );
             if let (Some(a), Some(b)) = (
                 sk.cpu_ns_per_request.client_ns,

@@ -50,8 +50,13 @@ impl PointComparison {
             ),
             counters: counters::changes(base, new),
             // Pairing by workload key already implies the same profile name; the check states
-            // the rule where it is applied, in case pairing ever relaxes the key.
-            strict_counters: opts.strict_counters && base.profile == new.profile,
+            // the rule where it is applied, in case pairing ever relaxes the key. A point cut
+            // by the time budget counts over the objects it reached in time, which differ
+            // between runs: its counters are listed, not compared strictly.
+            strict_counters: opts.strict_counters
+                && base.profile == new.profile
+                && !base.cut_by_budget()
+                && !new.cut_by_budget(),
         }
     }
 
@@ -253,6 +258,18 @@ fn notes(cmp: &Comparison) -> Vec<String> {
              so only the threshold separates a change from noise."
                 .to_owned(),
         );
+    }
+    let cut = cmp
+        .points
+        .iter()
+        .filter(|p| (p.base.cut_by_budget() || p.new.cut_by_budget()) && !p.counters.is_empty())
+        .count();
+    if cut > 0 {
+        notes.push(format!(
+            "{cut} point(s) whose counters differ were cut by the time budget in one run or both: \
+             their counters are totals over the objects reached in time, so they are listed, not \
+             compared strictly."
+        ));
     }
     let mut noisy: Vec<&str> = cmp
         .points

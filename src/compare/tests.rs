@@ -154,6 +154,26 @@ fn a_changed_socket_count_is_a_behaviour_change_with_exit_1() {
 }
 
 #[test]
+fn a_point_cut_by_the_time_budget_has_its_counters_listed_not_compared_strictly() {
+    // A per-request point that reached fewer objects in time opened fewer sockets: that is
+    // the budget, not the client behaving differently.
+    let (base, mut new) = behaviour_changed_run();
+    let p = point_mut(&mut new, ClientMode::Shared, 8, Some(4));
+    p.completed = p.objects - 40;
+    let cmp = compare(&base, &new, &CompareOptions::default()).unwrap();
+    let s = cmp.summary();
+    assert_eq!((s.behaviour_changes, s.counter_differences), (0, 1));
+    assert_eq!(cmp.exit_code(), EXIT_OK);
+    assert!(
+        cmp.notes
+            .iter()
+            .any(|n| n.contains("cut by the time budget")),
+        "{:?}",
+        cmp.notes
+    );
+}
+
+#[test]
 fn without_strict_counters_differences_are_informational() {
     let (base, new) = behaviour_changed_run();
     let opts = CompareOptions {
