@@ -14,6 +14,7 @@ mod keep_alive;
 mod max_sockets;
 mod server_key;
 mod support;
+mod too_many;
 
 use criterion::Criterion;
 
@@ -25,6 +26,7 @@ fn main() {
     client_reuse::define(&mut c, &bench);
     keep_alive::define(&mut c, &bench);
     server_key::define(&mut c, &bench);
+    too_many::define(&mut c, &bench);
     c.final_summary();
     bench.write_report();
     bench.exit_if_failed();
