@@ -341,27 +341,96 @@ fn draw_panel(
                 + TriangleMarker::new((0, -2), 9, BLACK.stroke_width(1)),
         ))?;
     }
-    // Labels last, on a white plate, so lines and other markers never cross the text.
+    // Labels last, on a white plate, so lines and other markers never cross the text. Each
+    // goes above its marker, inside the plot (never over the axis labels), and is moved up
+    // past the labels already placed (or below its marker when there is no room above), so
+    // that knees at the same or neighbouring maxSockets stay readable.
+    let (x_range, y_range) = chart.plotting_area().get_pixel_range();
+    let mut placed: Vec<LabelBox> = Vec::new();
     for m in &panel.markers {
         let Some((text, color)) = &m.label else {
             continue;
         };
         let at = (axis.pos(m.x), m.y);
         let (w, h) = area.estimate_text_size(text, &TextStyle::from(font.clone()))?;
-        let (w, h) = (w as i32, h as i32);
+        let (cx, cy) = chart.backend_coord(&at);
+        let label = place_label(
+            (cx, cy),
+            (w as i32, h as i32),
+            (x_range.clone(), y_range.clone()),
+            &placed,
+        );
+        placed.push(label);
+        let (dx, dy) = (label.left + label.w / 2 - cx, label.bottom - cy);
         let style = TextStyle::from(font.clone())
             .color(color)
             .pos(Pos::new(HPos::Center, VPos::Bottom));
         chart.draw_series(std::iter::once(
             EmptyElement::at(at)
                 + Rectangle::new(
-                    [(-w / 2 - 4, -18 - h - 2), (w / 2 + 4, -18 + 2)],
+                    [(dx - label.w / 2, dy - label.h), (dx + label.w / 2, dy)],
                     WHITE.mix(0.85).filled(),
                 )
-                + Text::new(text.clone(), (0, -18), style),
+                + Text::new(text.clone(), (dx, dy - 2), style),
         ))?;
     }
     Ok(())
+}
+
+/// A label's plate in pixels: left edge, bottom edge, width and height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LabelBox {
+    left: i32,
+    bottom: i32,
+    w: i32,
+    h: i32,
+}
+
+impl LabelBox {
+    fn overlaps(&self, o: &LabelBox) -> bool {
+        self.left < o.left + o.w
+            && o.left < self.left + self.w
+            && self.bottom - self.h < o.bottom
+            && o.bottom - o.h < self.bottom
+    }
+}
+
+/// Where the label (text of size `text`) of a marker at pixel `at` goes: centred 16 px above
+/// it, shifted into the plot `area` (x and y pixel ranges), and moved up past `placed` labels
+/// it would cover; when that leaves the plot, below the marker instead, moved down likewise.
+fn place_label(
+    at: (i32, i32),
+    text: (i32, i32),
+    area: (std::ops::Range<i32>, std::ops::Range<i32>),
+    placed: &[LabelBox],
+) -> LabelBox {
+    let (w, h) = (text.0 + 8, text.1 + 4);
+    let (xs, ys) = area;
+    let left = (at.0 - w / 2).min(xs.end - w).max(xs.start);
+    let step = h + 2;
+    let free = |b: &LabelBox| !placed.iter().any(|p| p.overlaps(b));
+    let mut up = LabelBox {
+        left,
+        bottom: at.1 - 16,
+        w,
+        h,
+    };
+    while !free(&up) {
+        up.bottom -= step;
+    }
+    if up.bottom - h >= ys.start {
+        return up;
+    }
+    let mut down = LabelBox {
+        left,
+        bottom: at.1 + 14 + h,
+        w,
+        h,
+    };
+    while !free(&down) && down.bottom < ys.end + 10 * step {
+        down.bottom += step;
+    }
+    down
 }
 
 /// Largest value drawn in a panel, bands and markers included.
@@ -515,5 +584,23 @@ mod tests {
         assert_eq!(nice_ceiling(2100.0), 2500.0);
         assert_eq!(nice_ceiling(3600.0), 4000.0);
         assert_eq!(nice_ceiling(10.0), 10.0);
+    }
+
+    #[test]
+    fn labels_of_knees_at_one_spot_stack_inside_the_plot() {
+        let area = (80..500, 40..400);
+        let mut placed = Vec::new();
+        // Three SDKs with their knee at the same point, then one at the left edge.
+        for _ in 0..3 {
+            let b = place_label((300, 200), (120, 14), area.clone(), &placed);
+            assert!(placed.iter().all(|p: &LabelBox| !p.overlaps(&b)), "{b:?}");
+            assert!(b.bottom <= 200 - 16, "above the marker: {b:?}");
+            placed.push(b);
+        }
+        let edge = place_label((82, 300), (120, 14), area.clone(), &placed);
+        assert_eq!(edge.left, 80, "not over the y axis's labels");
+        // No room above: below the marker.
+        let top = place_label((300, 45), (120, 14), area, &placed);
+        assert!(top.bottom - top.h > 45, "{top:?}");
     }
 }
