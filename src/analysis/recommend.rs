@@ -389,8 +389,11 @@ fn recommend_curve(
         .filter(|p| max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(knee.max_sockets))
         .collect();
     let beyond_knee = costs(knee, &beyond);
+    // A client per request: maxSockets caps nothing, so a "fall-off" along it is noise.
+    let per_request = client == ClientMode::PerRequest;
     let falloff = beyond
         .iter()
+        .filter(|_| !per_request)
         .find(|p| below_best(p, best))
         .map(|p| Falloff {
             from: p.max_sockets,

@@ -193,9 +193,10 @@ fn per_request_clients_are_told_to_share_a_client_with_numbers() {
     points[1].sockets_opened = 300;
     points[1].tls_full = 300;
     points[1].cpu_ns_per_request.client_ns = Some(90_000.0);
+    // A dip along maxSockets, which caps nothing for a client per request: not a fall-off.
     let mut per_request = curve(&[
         (Some(10), &[800.0, 790.0, 805.0]),
-        (Some(100), &[810.0, 800.0, 790.0]),
+        (Some(100), &[600.0, 610.0, 590.0]),
     ]);
     for p in &mut per_request {
         p.client = ClientMode::PerRequest;
@@ -209,6 +210,8 @@ fn per_request_clients_are_told_to_share_a_client_with_numbers() {
         .find(|r| r.client == ClientMode::PerRequest)
         .unwrap();
     assert_eq!(r.verdict, Verdict::ShareClient);
+    assert_eq!(r.falloff, None);
+    assert_eq!(r.falloff_label(), "none");
     assert!(r.reason.starts_with("Share one client"), "{}", r.reason);
     assert!(!r.reason.contains("Set maxSockets"), "{}", r.reason);
     assert!(
