@@ -48,6 +48,7 @@ pub mod credentials;
 pub mod error;
 pub mod handle;
 pub mod head_timer;
+pub mod linger;
 pub mod metadata;
 pub mod metrics;
 pub mod ops;

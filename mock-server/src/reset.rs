@@ -101,6 +101,12 @@ pub struct ConnectionGuard {
 }
 
 impl ConnectionGuard {
+    /// The cohort's closing signal (`true` once a reset or shutdown closes the connection),
+    /// to read synchronously.
+    pub fn closing_signal(&self) -> watch::Receiver<bool> {
+        self.closing.clone()
+    }
+
     /// Completes when the connection should close (a reset or shutdown); never otherwise.
     ///
     /// A connection's task polls this beside hyper on every wake-up, several times per

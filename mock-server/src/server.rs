@@ -303,7 +303,10 @@ async fn serve<IO>(
         .header_read_timeout(Duration::from_millis(profile.connections.idle_timeout_ms))
         .keep_alive(true)
         .max_buf_size(app.config.max_header_bytes.max(8192));
-    let conn = http.serve_connection(TokioIo::new(HeadErrors::new(io)), service);
+    // A lingering close (see `linger`): an answer sent before the whole body was read reaches
+    // a client that is still sending it.
+    let io = crate::linger::Linger::new(HeadErrors::new(io), cohort.closing_signal());
+    let conn = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     // The connection first, then the timer that fires its deadlines (see `head_timer`).
     let outcome = tokio::select! {

@@ -125,6 +125,75 @@ async fn signed_chunked_uploads_are_verified() {
     assert_eq!(e.raw_response().unwrap().status().as_u16(), 404);
 }
 
+/// A refusal that comes before the whole body was read reaches a client that is still
+/// sending: the server answers, closes its sending side and reads on until the client has
+/// finished (a lingering close), instead of closing with unread data, which makes the kernel
+/// reset the connection so that a client still writing gets a broken pipe and never reads the
+/// answer (seen in `signed_chunked_uploads_are_verified` on a busy machine). Here the client
+/// sends the head and the first (badly signed) chunk, reads the 403, and only then sends the
+/// rest of the body: every write must succeed and the connection must end with a clean close.
+#[tokio::test]
+async fn a_refusal_mid_body_reaches_a_client_still_sending() {
+    use http_body_util::BodyExt as _;
+    let t = TestServer::start();
+    let c = t.bucket("chunks").await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let (parts, body) = signed_chunked(&t, "tampered", &data, 65_536, false, true).into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let mut head = format!("PUT {} HTTP/1.1\r\n", parts.uri.path_and_query().unwrap());
+    for (name, value) in &parts.headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    // The first chunk: its size line, 64 KiB, CRLF.
+    let first = body.iter().position(|&b| b == b'\n').unwrap() + 1 + 65_536 + 2;
+    let mut s = t.tls_stream().await;
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body[..first]).await.unwrap();
+    s.flush().await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("</Error>") {
+        let n = tokio::time::timeout(HANG_GUARD, s.read(&mut buf))
+            .await
+            .expect("the server answers after the first chunk")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{answer}"
+    );
+    // The rest of the body, in pieces with pauses, as a client whose writes were in flight.
+    for piece in body[first..].chunks(16_384) {
+        s.write_all(piece)
+            .await
+            .expect("the server still reads what the client sends");
+        s.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut rest = Vec::new();
+    tokio::time::timeout(HANG_GUARD, s.read_to_end(&mut rest))
+        .await
+        .expect("the server closes")
+        .expect("a clean close, not a reset");
+    let e = c
+        .head_object()
+        .bucket("chunks")
+        .key("tampered")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 404);
+}
+
 #[tokio::test]
 async fn sdk_default_put_uses_unsigned_trailer_and_is_checked() {
     // aws-sdk-s3's default PutObject sends STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC
