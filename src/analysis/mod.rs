@@ -8,14 +8,17 @@
 //!
 //! # Layout
 //!
-//! - `interval`: a bootstrap interval of the difference between two points' throughputs.
+//! - `interval`: two points' throughputs compared round by round (per-round ratios, a bootstrap
+//!   interval of their mean), and two independent samples compared.
 //! - `recommend`: [`Recommendation`] ([`Verdict`], [`Falloff`], [`Cost`], [`RuleOfThumb`])
 //!   and [`recommend`]: best, knee, costs beyond it and fall-off of every curve of the run.
 
 mod interval;
 mod recommend;
 
-pub use interval::{CONFIDENCE, RESAMPLES, relative_difference};
+pub use interval::{
+    CONFIDENCE, Paired, RESAMPLES, mean_interval, median, paired, relative_difference, round_ratios,
+};
 pub use recommend::{
     Cost, CostKind, FALLOFF_MARGIN, Falloff, KNEE_MARGIN, Recommendation, RuleOfThumb, Verdict,
     main_group, recommend,

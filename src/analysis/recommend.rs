@@ -4,16 +4,20 @@
 //! - **Best**: the maxSockets with the highest median throughput among points without errors
 //!   (a point cut by the time budget is a candidate: its steady throughput was measured).
 //! - **Knee** (the value to set): the smallest maxSockets whose throughput cannot be told
-//!   apart from the best: within [`KNEE_MARGIN`] of it, or with a 95 % bootstrap interval of
-//!   the difference of means over the repetitions that reaches zero ([`interval`]). If every
-//!   point is like that the curve is **flat**, and said to be.
+//!   apart from the best's, compared round by round: its median per-round ratio to the best is
+//!   within [`KNEE_MARGIN`] of 1, or the 95 % bootstrap interval of that ratio reaches 1
+//!   ([`interval`]). Repetitions run in rounds that each visit every maxSockets, and a shared
+//!   machine's load drifts between rounds: ratios taken within a round cancel that drift, so
+//!   the knee does not move with it, while a step that shows in every round is still found.
+//!   If every point is like the best the curve is **flat**, and said to be.
 //! - **Beyond the knee**: what more sockets cost, each with its numbers at the knee and at its
 //!   worst: SlowDown retries, other retries, p99 latency, sockets opened, TLS handshakes,
 //!   failed requests, client and server CPU per request ([`Cost`]); only costs clearly above
 //!   the knee's are named (thresholds in [`CostKind::notable`]).
 //! - **Fall-off**: the first maxSockets beyond the knee whose throughput is below the best
-//!   beyond the spread and by more than [`FALLOFF_MARGIN`], or whose requests failed; it may
-//!   be ∞ alone.
+//!   round by round, beyond the spread (the interval of its per-round ratio stays below 1) and
+//!   by more than [`FALLOFF_MARGIN`] (median ratio), or whose requests failed; it may be ∞
+//!   alone.
 //! - **Per-request clients** get no maxSockets: each request has a client and a pool of its
 //!   own, so maxSockets caps nothing. Their recommendation is to share a client, with what
 //!   the shared client of the same group and batch measured beside it.
@@ -28,8 +32,8 @@ use super::interval;
 use crate::metrics::{GroupKey, Point, display_max_sockets, max_sockets_sort_key};
 use crate::modes::ClientMode;
 
-/// Throughput within this fraction of the best counts as the best: more sockets for less
-/// than this are not worth it, however certain the difference.
+/// A median per-round throughput ratio within this fraction of the best's counts as the
+/// best: more sockets for less than this are not worth it, however certain the difference.
 pub const KNEE_MARGIN: f64 = 0.03;
 
 /// A fall-off is at least this far below the best (and beyond the spread).
@@ -296,23 +300,30 @@ fn runs(p: &Point) -> Vec<f64> {
     }
 }
 
-/// Whether `p`'s throughput cannot be told apart from `best`'s.
-fn like_best(p: &Point, best: &Point) -> bool {
-    let b = best.objects_per_s.median;
-    if p.objects_per_s.median >= (1.0 - KNEE_MARGIN) * b {
-        return true;
-    }
-    interval::relative_difference(&runs(p), &runs(best)).is_some_and(|(_, hi)| hi >= 0.0)
+/// `p` against `best` round by round: the per-round ratios of their throughputs (repetitions
+/// run in rounds, each visiting every point, so drift common to a round cancels).
+fn against(p: &Point, best: &Point) -> Option<interval::Paired> {
+    interval::paired(&runs(p), &runs(best))
 }
 
-/// Whether `p`'s throughput is below `best`'s beyond the spread and the fall-off margin.
+/// Whether `p`'s throughput cannot be told apart from `best`'s: its median per-round ratio to
+/// the best is within [`KNEE_MARGIN`], or the 95 % interval of that ratio reaches 1.
+pub(crate) fn like_best(p: &Point, best: &Point) -> bool {
+    against(p, best).is_some_and(|r| {
+        r.median >= 1.0 - KNEE_MARGIN || r.interval.is_some_and(|(_, hi)| hi >= 1.0)
+    })
+}
+
+/// Whether `p`'s throughput is below `best`'s beyond the spread and the fall-off margin, round
+/// by round: its median per-round ratio is below 1 − [`FALLOFF_MARGIN`] and the 95 % interval
+/// of that ratio stays below 1 (never with one repetition); or its requests failed.
 fn below_best(p: &Point, best: &Point) -> bool {
     if p.has_errors() {
         return true;
     }
-    let b = best.objects_per_s.median;
-    p.objects_per_s.median < (1.0 - FALLOFF_MARGIN) * b
-        && interval::relative_difference(&runs(p), &runs(best)).is_some_and(|(_, hi)| hi < 0.0)
+    against(p, best).is_some_and(|r| {
+        r.median < 1.0 - FALLOFF_MARGIN && r.interval.is_some_and(|(_, hi)| hi < 1.0)
+    })
 }
 
 fn pct(v: f64, of: f64) -> f64 {
@@ -492,7 +503,7 @@ fn knee_reason(
         let _ = write!(
             s,
             "Flat: maxSockets makes no measurable difference here ({} to {} all reach {:.0}–{:.0} objects/s, \
-             within the spread of {} or {:.0} % of the best). The smallest, {k}, opens the fewest sockets",
+             within the round-by-round spread of {} or {:.0} % of the best). The smallest, {k}, opens the fewest sockets",
             display_max_sockets(ok[0].max_sockets),
             display_max_sockets(ok[ok.len() - 1].max_sockets),
             lo,
@@ -509,7 +520,7 @@ fn knee_reason(
         let _ = write!(
             s,
             "Set maxSockets {k}: more sockets buy no throughput that can be told apart from it \
-             ({:.0} objects/s here, best {best_v:.0} at {}; {})",
+             ({:.0} objects/s here, best {best_v:.0} at {}; compared round by round over {})",
             knee.objects_per_s.median,
             display_max_sockets(best.max_sockets),
             repetitions_phrase(best),

@@ -271,3 +271,106 @@ fn each_sdk_gets_its_own_recommendation_on_the_same_workload() {
     let v = serde_json::to_value(js).unwrap();
     assert_eq!(v["sdk"], "js-v3");
 }
+
+/// Simulated sweeps on a shared machine: `shape` is the true throughput of each maxSockets
+/// (relative to the best); every round the whole curve is scaled by a load factor drawn from
+/// 0.8–1.2 (other builds come and go between rounds), and every run gets its own noise of at
+/// most ±1 %. Returns the knee of each sweep.
+fn drifting_sweeps(shape: &[(Option<u32>, f64)], sweeps: u64) -> Vec<Option<u32>> {
+    use rand::{Rng as _, SeedableRng as _};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(15);
+    (0..sweeps)
+        .map(|_| {
+            let load: Vec<f64> = (0..3).map(|_| rng.random_range(0.8..1.2)).collect();
+            let runs: Vec<Vec<f64>> = shape
+                .iter()
+                .map(|&(_, v)| {
+                    load.iter()
+                        .map(|l| 330.0 * v * l * rng.random_range(0.99..1.01))
+                        .collect()
+                })
+                .collect();
+            let values: Vec<(Option<u32>, &[f64])> = shape
+                .iter()
+                .zip(&runs)
+                .map(|(&(m, _), r)| (m, r.as_slice()))
+                .collect();
+            only(&curve(&values)).knee_max_sockets
+        })
+        .collect()
+}
+
+/// The quick preset's curve on s3-like (16 sockets ≈ 83 % of the best, 32 and beyond the
+/// same): load drifting ±20 % between rounds used to make 16 and 32 overlap as independent
+/// samples, and the knee went 32 in one sweep and 16 in the next. Round by round it is 32 in
+/// every sweep.
+#[test]
+fn load_that_drifts_between_rounds_does_not_move_the_knee() {
+    let shape = [
+        (Some(1), 0.1),
+        (Some(4), 0.34),
+        (Some(16), 0.83),
+        (Some(32), 1.0),
+        (Some(64), 1.0),
+        (None, 1.0),
+    ];
+    let knees = drifting_sweeps(&shape, 200);
+    assert!(knees.iter().all(|&k| k == Some(32)), "{knees:?}");
+    // The same drift, read as independent samples, overlaps in many of these sweeps.
+    let mut rng = {
+        use rand::SeedableRng as _;
+        rand::rngs::SmallRng::seed_from_u64(15)
+    };
+    let overlapping = (0..200)
+        .filter(|_| {
+            use rand::Rng as _;
+            let load: Vec<f64> = (0..3).map(|_| rng.random_range(0.8..1.2)).collect();
+            let at = |v: f64| -> Vec<f64> { load.iter().map(|l| v * l).collect() };
+            interval::relative_difference(&at(0.83), &at(1.0)).is_some_and(|(_, hi)| hi >= 0.0)
+        })
+        .count();
+    assert!(overlapping > 20, "{overlapping} of 200");
+}
+
+/// A real step is still found under the same drift: 6 % between 16 and 32 (twice the margin)
+/// is a knee at 32 in every sweep; 1 % (within the margin) is a knee at 16 in every sweep; and
+/// a curve that is flat in truth is called flat in every sweep.
+#[test]
+fn a_real_step_is_still_found_under_drift() {
+    let step = |below: f64| {
+        [
+            (Some(4), 0.4),
+            (Some(16), below),
+            (Some(32), 1.0),
+            (None, 1.0),
+        ]
+    };
+    let knees = drifting_sweeps(&step(0.94), 200);
+    assert!(knees.iter().all(|&k| k == Some(32)), "{knees:?}");
+    let knees = drifting_sweeps(&step(0.99), 200);
+    assert!(knees.iter().all(|&k| k == Some(16)), "{knees:?}");
+    let flat = [(Some(4), 1.0), (Some(16), 1.0), (None, 1.0)];
+    let knees = drifting_sweeps(&flat, 200);
+    assert!(knees.iter().all(|&k| k == Some(4)), "{knees:?}");
+}
+
+/// A point below the best in every round is a fall-off even when the load moved more between
+/// rounds than the drop; one that is below in some rounds only is not.
+#[test]
+fn a_falloff_is_read_round_by_round() {
+    let points = curve(&[
+        (Some(10), &[500.0, 600.0, 450.0]),
+        (Some(50), &[2000.0, 2400.0, 1800.0]),
+        (None, &[1800.0, 2160.0, 1620.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, Some(50));
+    assert_eq!(r.falloff.map(|f| f.from), Some(None), "{}", r.reason);
+    let points = curve(&[
+        (Some(10), &[500.0, 600.0, 450.0]),
+        (Some(50), &[2000.0, 2400.0, 1800.0]),
+        (None, &[1800.0, 2160.0, 1900.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.falloff, None, "{}", r.reason);
+}
