@@ -619,31 +619,8 @@ fn runners_of(parent: u32) -> Vec<u32> {
 fn long_js_v3_sweep(name: &str) -> (std::process::Child, PathBuf, Vec<u32>) {
     let dir = crate::sweep::temp_dir(name);
     let out = dir.join("run.json");
-    let mut child = crate::sweep::poolsweep()
-        .args([
-            "sweep",
-            "--sdk",
-            "js-v3",
-            "--no-progress",
-            "--profile",
-            "s3-like",
-            "--max-sockets",
-            "1,2,3,4,5,6,7,8",
-            "--batch",
-            "8",
-            "--clients",
-            "shared",
-            "--objects",
-            "40",
-            "--repetitions",
-            "3",
-            "--startup-batches",
-            "0",
-            "--out",
-        ])
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+    let mut child = crate::sweep::long_sweep(&out)
+        .args(["--sdk", "js-v3"])
         .spawn()
         .unwrap();
     crate::sweep::wait_for_points(&mut child, &out, 1);

@@ -396,7 +396,7 @@ pub(crate) fn wait_for_points(child: &mut Child, path: &Path, n: usize) -> RunFi
 }
 
 /// A sweep with many slow runs, so that it is still running when the test interrupts it.
-fn long_sweep(out: &Path) -> Command {
+pub(crate) fn long_sweep(out: &Path) -> Command {
     let mut cmd = poolsweep();
     cmd.args([
         "sweep",
