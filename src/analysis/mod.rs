@@ -21,5 +21,5 @@ pub use interval::{
 };
 pub use recommend::{
     Cost, CostKind, FALLOFF_MARGIN, Falloff, KNEE_MARGIN, Recommendation, RuleOfThumb, Verdict,
-    main_group, recommend,
+    like_best, main_group, ratios_to_best, recommend,
 };

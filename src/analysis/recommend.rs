@@ -306,9 +306,16 @@ fn against(p: &Point, best: &Point) -> Option<interval::Paired> {
     interval::paired(&runs(p), &runs(best))
 }
 
-/// Whether `p`'s throughput cannot be told apart from `best`'s: its median per-round ratio to
-/// the best is within [`KNEE_MARGIN`], or the 95 % interval of that ratio reaches 1.
-pub(crate) fn like_best(p: &Point, best: &Point) -> bool {
+/// The ratio of `p`'s throughput to `best`'s in each round both measured (the median alone for
+/// files without per-repetition throughputs).
+pub fn ratios_to_best(p: &Point, best: &Point) -> Vec<f64> {
+    interval::round_ratios(&runs(p), &runs(best))
+}
+
+/// Whether `p`'s throughput cannot be told apart from `best`'s (the knee's test): its median
+/// per-round ratio to the best is within [`KNEE_MARGIN`] of 1, or the 95 % bootstrap interval
+/// of that ratio reaches 1.
+pub fn like_best(p: &Point, best: &Point) -> bool {
     against(p, best).is_some_and(|r| {
         r.median >= 1.0 - KNEE_MARGIN || r.interval.is_some_and(|(_, hi)| hi >= 1.0)
     })

@@ -245,8 +245,8 @@ pub struct CompareArgs {
     /// Throughput change that counts as a regression or an improvement, in percent.
     #[arg(long, default_value_t = 10.0)]
     pub threshold: f64,
-    /// Report throughput changes but decide the exit status on behaviour changes only
-    /// (for baselines from another machine).
+    /// Report throughput changes and knee moves but decide the exit status on the counters'
+    /// behaviour changes only (for baselines from another machine).
     #[arg(long)]
     pub report_only_throughput: bool,
     /// Do not compare the deterministic counters strictly.

@@ -91,6 +91,9 @@ pub struct Summary {
     pub knees: usize,
     /// Of those, how many moved.
     pub knees_moved: usize,
+    /// Of those that moved, how many beyond the noise (a behaviour change, see
+    /// [`KneeShift::beyond_noise`]).
+    pub knees_beyond_noise: usize,
 }
 
 /// The comparison of a new run against a base run. Build it with [`compare`].
@@ -118,6 +121,7 @@ impl Comparison {
             points: self.points.len(),
             knees: self.knees.len(),
             knees_moved: self.knees.iter().filter(|k| k.moved()).count(),
+            knees_beyond_noise: self.knees.iter().filter(|k| k.beyond_noise()).count(),
             ..Summary::default()
         };
         for p in &self.points {
@@ -140,12 +144,20 @@ impl Comparison {
         !self.options.report_only_throughput && self.summary().regressed > 0
     }
 
+    /// Whether knees that moved beyond the noise count against the exit status: they are read
+    /// from throughput, so like throughput they are reported only with
+    /// [`CompareOptions::report_only_throughput`] (a baseline from another machine).
+    pub(crate) fn knees_fail(&self) -> bool {
+        !self.options.report_only_throughput && self.summary().knees_beyond_noise > 0
+    }
+
     /// The process exit status: [`EXIT_REGRESSION`] (1) for a throughput regression beyond the
-    /// threshold (unless [`CompareOptions::report_only_throughput`]) or a behaviour change,
+    /// threshold or a knee that moved beyond the noise (both unless
+    /// [`CompareOptions::report_only_throughput`]), or a behaviour change of the counters,
     /// else [`EXIT_OK`] (0). Files that cannot be compared never get here: [`compare`] returns a
     /// [`CompareError`], exit status [`EXIT_INCOMPARABLE`] (2).
     pub fn exit_code(&self) -> u8 {
-        if self.summary().behaviour_changes > 0 || self.regressions_fail() {
+        if self.summary().behaviour_changes > 0 || self.regressions_fail() || self.knees_fail() {
             EXIT_REGRESSION
         } else {
             EXIT_OK

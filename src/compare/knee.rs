@@ -1,12 +1,19 @@
-//! How the knee (the recommended maxSockets) moved per group and (client mode, batch), from
-//! the runs' recommendations.
+//! How the knee (the recommended maxSockets) moved per group and (client mode, batch), and
+//! whether the move is beyond the noise, by the knee's own rule.
 //!
-//! The knee is derived from medians, so it moves with throughput noise too: a shift is
-//! reported, never a failure on its own. The shift is counted in steps along the maxSockets
-//! values the runs swept (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
+//! Both runs' recommendations are made again from their points with this version's rule
+//! ([`crate::analysis::recommend`]), so a base written by an older version is read the way
+//! the new run is. The shift is counted in steps along the maxSockets values the runs swept
+//! (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
+//!
+//! A knee moves when some maxSockets is like the best in one run and not in the other
+//! ([`crate::analysis::like_best`]). That is noise when the point sits near the knee rule's
+//! line in both runs; it is a **change** when the point's median per-round ratio to its run's
+//! best differs between the runs by more than [`KNEE_MARGIN`] and beyond the 95 % bootstrap
+//! interval of that difference (the runs are independent samples of those ratios).
 
-use crate::analysis::{Recommendation, Verdict};
-use crate::metrics::{GroupKey, max_sockets_sort_key};
+use crate::analysis::{self, KNEE_MARGIN, Recommendation, Verdict};
+use crate::metrics::{GroupKey, Point, max_sockets_sort_key};
 use crate::modes::ClientMode;
 use crate::results::RunFile;
 
@@ -35,8 +42,34 @@ impl From<&Recommendation> for Knee {
     }
 }
 
+/// Whether a knee moved, and if it did, whether beyond the noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KneeChange {
+    /// Same knee, same verdict.
+    Same,
+    /// The knee or the verdict moved, but every maxSockets the runs read differently is near
+    /// the knee rule's line in both: not a behaviour change.
+    WithinNoise,
+    /// The knee or the verdict moved and a maxSockets the runs read differently stands
+    /// clearly apart from the best in one run and not in the other (or one run has no
+    /// recommendation): a behaviour change.
+    BeyondNoise,
+}
+
+/// The maxSockets whose reading differs most between the runs: its median per-round ratio to
+/// each run's best.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KneeEvidence {
+    /// The maxSockets; `None` is Infinity.
+    pub max_sockets: Option<u32>,
+    /// Its median per-round ratio to base's best (0.83 = 17 % below).
+    pub base_ratio: f64,
+    /// Its median per-round ratio to new's best.
+    pub new_ratio: f64,
+}
+
 /// The knee of one (client, batch) in both runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KneeShift {
     /// The group of the curve.
     pub group: GroupKey,
@@ -51,42 +84,67 @@ pub struct KneeShift {
     /// Steps the knee moved along the swept maxSockets values (+1 = one value to the right,
     /// towards more sockets); `None` when one side has no recommendation.
     pub steps: Option<i64>,
+    /// Same, moved within the noise, or moved beyond it.
+    pub change: KneeChange,
+    /// The maxSockets read differently whose ratio to the best moved most between the runs;
+    /// `None` when none was (same knee, or one side has no recommendation).
+    pub evidence: Option<KneeEvidence>,
 }
 
 impl KneeShift {
     /// Whether the knee or the verdict differs, or one run has a recommendation and the other
     /// none.
     pub fn moved(&self) -> bool {
-        self.base.map(|k| (k.knee_max_sockets, k.verdict))
-            != self.new.map(|k| (k.knee_max_sockets, k.verdict))
+        self.change != KneeChange::Same
+    }
+
+    /// Whether it moved beyond the noise: a behaviour change.
+    pub fn beyond_noise(&self) -> bool {
+        self.change == KneeChange::BeyondNoise
     }
 }
 
-/// One shift per group and (client, batch) that either run recommends for, sorted.
+/// One shift per group and (client, batch) that either run recommends for, sorted, with both
+/// runs' recommendations made again by this version's rule.
 pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
-    let mut keys: Vec<(GroupKey, ClientMode, u32)> = base
-        .recommendations
+    shifts_of(
+        (base, &analysis::recommend(&base.points)),
+        (new, &analysis::recommend(&new.points)),
+    )
+}
+
+/// [`shifts`] with the recommendations given.
+fn shifts_of(
+    (base, base_recs): (&RunFile, &[Recommendation]),
+    (new, new_recs): (&RunFile, &[Recommendation]),
+) -> Vec<KneeShift> {
+    let mut keys: Vec<(GroupKey, ClientMode, u32)> = base_recs
         .iter()
-        .chain(&new.recommendations)
+        .chain(new_recs)
         .map(|r| (r.group.clone(), r.client, r.batch))
         .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
         .map(|(group, client, batch)| {
-            let find = |run: &RunFile| {
-                run.recommendations
-                    .iter()
+            let find = |recs: &[Recommendation]| {
+                recs.iter()
                     .find(|r| r.group == group && r.client == client && r.batch == batch)
                     .map(Knee::from)
             };
-            let (b, n) = (find(base), find(new));
+            let (b, n) = (find(base_recs), find(new_recs));
+            let curve = |run: &'_ RunFile| -> Vec<Point> {
+                run.points
+                    .iter()
+                    .filter(|p| p.group() == group && p.client == client && p.batch == batch)
+                    .cloned()
+                    .collect()
+            };
+            let (base_curve, new_curve) = (curve(base), curve(new));
             // The swept values of this (client, batch) in either run, ∞ last.
-            let mut swept: Vec<u64> = base
-                .points
+            let mut swept: Vec<u64> = base_curve
                 .iter()
-                .chain(&new.points)
-                .filter(|p| p.group() == group && p.client == client && p.batch == batch)
+                .chain(&new_curve)
                 .map(|p| max_sockets_sort_key(p.max_sockets))
                 .collect();
             swept.sort_unstable();
@@ -97,6 +155,23 @@ pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
                 swept.binary_search(&key).unwrap_or_else(|i| i) as i64
             };
             let steps = b.zip(n).map(|(b, n)| index(n) - index(b));
+            let moved = b.map(|k| (k.knee_max_sockets, k.verdict))
+                != n.map(|k| (k.knee_max_sockets, k.verdict));
+            let (change, evidence) = match (b, n) {
+                _ if !moved => (KneeChange::Same, None),
+                (Some(bk), Some(nk)) => {
+                    let evidence = evidence(
+                        (&base_curve, bk.best_max_sockets),
+                        (&new_curve, nk.best_max_sockets),
+                    );
+                    match evidence {
+                        Some((e, true)) => (KneeChange::BeyondNoise, Some(e)),
+                        Some((e, false)) => (KneeChange::WithinNoise, Some(e)),
+                        None => (KneeChange::WithinNoise, None),
+                    }
+                }
+                _ => (KneeChange::BeyondNoise, None),
+            };
             KneeShift {
                 group,
                 client,
@@ -104,9 +179,58 @@ pub(crate) fn shifts(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
                 base: b,
                 new: n,
                 steps,
+                change,
+                evidence,
             }
         })
         .collect()
+}
+
+/// Of the maxSockets that one run reads as like its best and the other does not (both runs
+/// measured it without errors), the one whose median per-round ratio to the best moved most,
+/// and whether that move is beyond the noise: more than [`KNEE_MARGIN`] and the 95 % interval
+/// of the difference of mean ratios excludes 0 (with one ratio a side, the margin alone).
+fn evidence(
+    (base, base_best): (&[Point], Option<u32>),
+    (new, new_best): (&[Point], Option<u32>),
+) -> Option<(KneeEvidence, bool)> {
+    let ok = |curve: &[Point], ms: Option<u32>| {
+        curve
+            .iter()
+            .find(|p| p.max_sockets == ms && !p.has_errors())
+            .cloned()
+    };
+    let (bb, nb) = (ok(base, base_best)?, ok(new, new_best)?);
+    let mut found: Option<(KneeEvidence, bool)> = None;
+    for bp in base.iter().filter(|p| !p.has_errors()) {
+        let Some(np) = ok(new, bp.max_sockets) else {
+            continue;
+        };
+        if analysis::like_best(bp, &bb) == analysis::like_best(&np, &nb) {
+            continue;
+        }
+        let (rb, rn) = (
+            analysis::ratios_to_best(bp, &bb),
+            analysis::ratios_to_best(&np, &nb),
+        );
+        let (Some(mb), Some(mn)) = (analysis::median(&rb), analysis::median(&rn)) else {
+            continue;
+        };
+        let apart = (mn - mb).abs() > KNEE_MARGIN
+            && analysis::relative_difference(&rn, &rb).is_none_or(|(lo, hi)| lo > 0.0 || hi < 0.0);
+        let e = KneeEvidence {
+            max_sockets: bp.max_sockets,
+            base_ratio: mb,
+            new_ratio: mn,
+        };
+        let better = found.is_none_or(|(f, f_apart)| {
+            (apart, (mn - mb).abs()) > (f_apart, (f.new_ratio - f.base_ratio).abs())
+        });
+        if better {
+            found = Some((e, apart));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -114,12 +238,55 @@ mod tests {
     use super::*;
     use crate::results::fixtures;
 
+    /// Shifts with both runs' stored recommendations (tests that edit them by hand).
+    fn stored(base: &RunFile, new: &RunFile) -> Vec<KneeShift> {
+        shifts_of((base, &base.recommendations), (new, &new.recommendations))
+    }
+
+    /// A run of one curve (shared, batch 32) from (maxSockets, objects/s per round).
+    fn run_of(curve: &[(Option<u32>, [f64; 3])]) -> RunFile {
+        let mut run = RunFile::new(fixtures::meta(serde_json::Value::Null, 1024));
+        run.points = curve
+            .iter()
+            .map(|&(m, runs)| {
+                let mut p = crate::metrics::fixtures::point_template();
+                p.client = ClientMode::Shared;
+                p.batch = 32;
+                p.max_sockets = m;
+                p.repetitions = 3;
+                p.objects_per_s = crate::metrics::spread(&runs);
+                p.objects_per_s_by_run = runs.to_vec();
+                p.retries = Default::default();
+                p.errors = Default::default();
+                p.completed = p.objects;
+                p
+            })
+            .collect();
+        run.recommendations = analysis::recommend(&run.points);
+        run
+    }
+
+    /// The quick preset's shape: 16 sockets at `at16` of the best in every round.
+    fn quick(at16: [f64; 3], load: [f64; 3]) -> RunFile {
+        let at = |v: [f64; 3]| -> [f64; 3] { [0, 1, 2].map(|i| 330.0 * v[i] * load[i]) };
+        run_of(&[
+            (Some(4), at([0.34; 3])),
+            (Some(16), at(at16)),
+            (Some(32), at([1.0, 0.995, 1.0])),
+            (None, at([0.99, 1.0, 0.995])),
+        ])
+    }
+
     #[test]
     fn identical_runs_have_no_moves() {
         let run = fixtures::small();
         let s = shifts(&run, &run);
         assert_eq!(s.len(), run.recommendations.len());
         assert!(s.iter().all(|k| !k.moved() && k.steps == Some(0)));
+        assert!(
+            s.iter()
+                .all(|k| k.change == KneeChange::Same && k.evidence.is_none())
+        );
     }
 
     #[test]
@@ -129,7 +296,7 @@ mod tests {
         let r = &mut new.recommendations[0];
         let from = r.knee_max_sockets;
         r.knee_max_sockets = None; // ∞
-        let s = shifts(&base, &new);
+        let s = stored(&base, &new);
         let moved: Vec<&KneeShift> = s.iter().filter(|k| k.moved()).collect();
         assert_eq!(moved.len(), 1);
         // Swept 1, 4, 16, 64, ∞: from 16 (index 2) to ∞ (index 4) is two steps.
@@ -142,8 +309,78 @@ mod tests {
         assert_eq!(moved[0].steps, Some(2));
 
         new.recommendations.remove(0);
-        let gone = shifts(&base, &new);
+        let gone = stored(&base, &new);
         let k = gone.iter().find(|k| k.new.is_none()).unwrap();
         assert!(k.moved() && k.steps.is_none());
+        assert!(
+            k.beyond_noise(),
+            "a curve without a recommendation is a change"
+        );
+    }
+
+    /// The whole curve 20 % slower in one round and 15 % faster in another of the second run
+    /// (other builds on the machine): the same knee, nothing moved.
+    #[test]
+    fn load_that_drifts_between_runs_and_rounds_moves_nothing() {
+        let base = quick([0.83, 0.84, 0.82], [1.0, 1.0, 1.0]);
+        let new = quick([0.82, 0.83, 0.84], [0.8, 1.15, 0.95]);
+        let s = shifts(&base, &new);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].base.unwrap().knee_max_sockets, Some(32));
+        assert_eq!(s[0].change, KneeChange::Same, "{s:?}");
+    }
+
+    /// 16 sockets just inside the knee rule in one run (median ratio 0.975) and just outside in
+    /// the other (0.963, slower in every round): the knee moves 16 → 32, within the noise.
+    #[test]
+    fn a_knee_that_moves_on_the_rules_line_is_within_the_noise() {
+        let base = quick([0.975, 0.97, 0.98], [1.0, 0.9, 1.1]);
+        let new = quick([0.955, 0.96, 0.958], [1.1, 1.0, 0.85]);
+        let s = shifts(&base, &new);
+        let k = &s[0];
+        assert_eq!(
+            (
+                k.base.unwrap().knee_max_sockets,
+                k.new.unwrap().knee_max_sockets
+            ),
+            (Some(16), Some(32))
+        );
+        assert_eq!(k.steps, Some(1));
+        assert_eq!(k.change, KneeChange::WithinNoise, "{k:?}");
+        let e = k.evidence.unwrap();
+        assert_eq!(e.max_sockets, Some(16));
+        assert!((e.base_ratio - 0.975).abs() < 1e-9, "{e:?}");
+    }
+
+    /// 16 sockets as good as 32 in one run and 17 % slower in every round of the other: a
+    /// real move of the knee, a behaviour change.
+    #[test]
+    fn a_knee_that_moves_beyond_the_noise_is_a_change() {
+        let base = quick([0.99, 1.0, 0.985], [1.0, 1.0, 1.0]);
+        let new = quick([0.83, 0.84, 0.82], [0.9, 1.1, 1.0]);
+        let s = shifts(&base, &new);
+        let k = &s[0];
+        assert_eq!(
+            (
+                k.base.unwrap().knee_max_sockets,
+                k.new.unwrap().knee_max_sockets
+            ),
+            (Some(16), Some(32))
+        );
+        assert!(k.beyond_noise(), "{k:?}");
+        let e = k.evidence.unwrap();
+        assert_eq!(e.max_sockets, Some(16));
+        assert!((e.new_ratio - 0.83).abs() < 1e-9, "{e:?}");
+    }
+
+    /// A base written by an older rule is read by this version's: its stored knee is not used.
+    #[test]
+    fn both_runs_are_read_by_the_same_rule() {
+        let base = quick([0.83, 0.84, 0.82], [1.0, 1.0, 1.0]);
+        let mut older = base.clone();
+        older.recommendations[0].knee_max_sockets = Some(16);
+        let s = shifts(&older, &base);
+        assert_eq!(s[0].change, KneeChange::Same);
+        assert_eq!(s[0].base.unwrap().knee_max_sockets, Some(32));
     }
 }

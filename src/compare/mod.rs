@@ -47,16 +47,23 @@
 //! # The knee
 //!
 //! For each (client mode, batch) either run recommends for, [`KneeShift`] holds both knees and
-//! how many swept maxSockets values it moved. The knee follows the medians and so moves with
-//! noise too: it is reported, never a failure on its own.
+//! how many swept maxSockets values it moved, both read from the points by this version's
+//! rule (a base written by an older version is read again). A knee moves when a maxSockets is
+//! like the best in one run and not in the other; the move is **within the noise** when that
+//! point sits on the rule's line in both runs, and **beyond the noise** when its median
+//! per-round ratio to the best differs between the runs by more than the knee's 3 % margin and
+//! beyond the 95 % bootstrap interval of that difference ([`KneeChange`]). A move beyond the
+//! noise is a behaviour change, which fails the comparison unless
+//! [`CompareOptions::report_only_throughput`] (the knee is read from throughput).
 //!
 //! # Exit status
 //!
 //! [`Comparison::exit_code`]: [`EXIT_OK`] (0) when nothing regressed (unchanged or improved);
-//! [`EXIT_REGRESSION`] (1) for a throughput regression beyond the threshold or a behaviour
-//! change. With [`CompareOptions::report_only_throughput`] (CI against a baseline committed
-//! from another machine) throughput regressions are reported but exit 0; behaviour changes
-//! still exit 1. [`CompareError::exit_code`]: [`EXIT_INCOMPARABLE`] (2), the files could not be
+//! [`EXIT_REGRESSION`] (1) for a throughput regression beyond the threshold, a knee that moved
+//! beyond the noise, or a behaviour change of the counters. With
+//! [`CompareOptions::report_only_throughput`] (CI against a baseline committed from another
+//! machine) throughput regressions and knee moves are reported but exit 0; counter behaviour
+//! changes still exit 1. [`CompareError::exit_code`]: [`EXIT_INCOMPARABLE`] (2), the files could not be
 //! compared.
 //!
 //! # Outputs
@@ -119,7 +126,7 @@ pub use comparison::{
 pub use counters::{Counter, CounterChange};
 pub use error::{CompareError, Difference, Side};
 pub use key::WorkloadKey;
-pub use knee::{Knee, KneeShift};
+pub use knee::{Knee, KneeChange, KneeEvidence, KneeShift};
 pub use options::CompareOptions;
 pub use throughput::{Interval, ThroughputChange, Verdict};
 

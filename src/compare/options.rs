@@ -28,7 +28,8 @@ pub struct CompareOptions {
     ///
     /// Default: `true` (counters are exact on the `ideal` profile).
     pub strict_counters: bool,
-    /// Throughput regressions are reported but do not fail the comparison (exit status 0);
+    /// Throughput regressions, and knees that moved beyond the noise (they are read from
+    /// throughput), are reported but do not fail the comparison (exit status 0); counter
     /// behaviour changes still do. Meant for CI against a baseline measured on another machine,
     /// where throughput differences say more about the machines than about the change.
     ///

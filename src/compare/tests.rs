@@ -266,24 +266,63 @@ fn mismatched_files_are_errors_with_exit_2_naming_what_differs() {
     );
 }
 
+/// Scales every repetition of a point's throughput by `factor` (the knee reads them).
+fn scale_runs(p: &mut Point, factor: f64) {
+    for v in &mut p.objects_per_s_by_run {
+        *v *= factor;
+    }
+    scale(p, factor);
+}
+
 #[test]
-fn knee_shifts_are_reported_but_do_not_fail() {
+fn a_knee_that_moves_beyond_the_noise_is_a_behaviour_change() {
     let base = fixtures::small();
+    let knee = |run: &RunFile| {
+        crate::analysis::recommend(&run.points)
+            .into_iter()
+            .find(|r| r.client == ClientMode::Shared && r.batch == 8)
+            .unwrap()
+            .knee_max_sockets
+    };
+    assert_eq!(knee(&base), Some(16), "fixture changed");
+    // 16 sockets 30 % slower in every round: the knee moves to 64, beyond the noise.
     let mut new = base.clone();
-    let r = new
-        .recommendations
-        .iter_mut()
-        .find(|r| r.client == ClientMode::Shared && r.batch == 64)
-        .unwrap();
-    let before = r.knee_max_sockets;
-    r.knee_max_sockets = Some(1);
-    assert_ne!(before, Some(1), "fixture changed");
+    scale_runs(point_mut(&mut new, ClientMode::Shared, 8, Some(16)), 0.7);
+    assert_eq!(knee(&new), Some(64));
     let cmp = compare(&base, &new, &CompareOptions::default()).unwrap();
-    assert_eq!(cmp.summary().knees_moved, 1);
-    assert_eq!(cmp.exit_code(), EXIT_OK);
+    let s = cmp.summary();
+    assert_eq!((s.knees_moved, s.knees_beyond_noise), (1, 1));
+    assert_eq!(s.behaviour_changes, 0, "no counter changed");
+    assert_eq!(cmp.exit_code(), EXIT_REGRESSION);
     let md = cmp.to_markdown();
     assert!(md.contains("#### Knee moved (1 of "), "{md}");
-    assert!(md.contains("knee moved for 1 of"), "{md}");
+    assert!(
+        md.contains(
+            "knee moved for 1 of 3 (client, batch), 1 beyond the noise (a behaviour change)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| +1 step | ∞ → ∞ | ⚠️ beyond the noise (16: "),
+        "{md}"
+    );
+    // 16 is also a throughput regression of its own.
+    assert!(
+        md.starts_with("**❌ poolsweep compare: regression and behaviour change"),
+        "{md}"
+    );
+    // Read from throughput, so reported only against a baseline from another machine.
+    let ci = CompareOptions {
+        report_only_throughput: true,
+        ..CompareOptions::default()
+    };
+    let cmp = compare(&base, &new, &ci).unwrap();
+    assert_eq!(cmp.exit_code(), EXIT_OK);
+    assert!(
+        cmp.to_text().contains("1 beyond the noise (report only)"),
+        "{}",
+        cmp.to_text()
+    );
 }
 
 #[test]

@@ -27,13 +27,14 @@ const POINT_COLUMNS: [Column<PointRow>; 9] = [
     }),
 ];
 
-const KNEE_COLUMNS: [Column<view::KneeRow>; 6] = [
+const KNEE_COLUMNS: [Column<view::KneeRow>; 7] = [
     ("client", false, |r| r.client.clone()),
     ("batch", true, |r| r.batch.to_string()),
     ("base knee", true, |r| r.base.clone()),
     ("new knee", true, |r| r.new.clone()),
     ("shift", false, |r| r.shift.clone()),
     ("best base → new", false, |r| r.best.clone()),
+    ("noise", false, |r| r.noise.clone()),
 ];
 
 impl Comparison {

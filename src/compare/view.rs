@@ -30,7 +30,8 @@ pub(crate) struct Headline {
 pub(crate) fn headline(c: &Comparison) -> Headline {
     let s = c.summary();
     let fail_tput = c.regressions_fail();
-    let (status, icon, class) = match (s.behaviour_changes > 0, fail_tput, s.regressed > 0) {
+    let behaviour = s.behaviour_changes > 0 || c.knees_fail();
+    let (status, icon, class) = match (behaviour, fail_tput, s.regressed > 0) {
         (true, true, _) => ("regression and behaviour change", "❌", "bad"),
         (true, false, _) => ("behaviour change", "❌", "bad"),
         (false, true, _) => ("regression", "❌", "bad"),
@@ -66,8 +67,13 @@ pub(crate) fn headline(c: &Comparison) -> Headline {
     } else if s.knees_moved == 0 {
         format!("knee unchanged for all {} (client, batch)", s.knees)
     } else {
+        let beyond = match s.knees_beyond_noise {
+            0 => "all within the noise".to_owned(),
+            n if c.knees_fail() => format!("{n} beyond the noise (a behaviour change)"),
+            n => format!("{n} beyond the noise (report only)"),
+        };
         format!(
-            "knee moved for {} of {} (client, batch)",
+            "knee moved for {} of {} (client, batch), {beyond}",
             s.knees_moved, s.knees
         )
     };
@@ -232,7 +238,11 @@ pub(crate) struct KneeRow {
     pub(crate) shift: String,
     /// Base's and new's best maxSockets, "64 → 128".
     pub(crate) best: String,
+    /// "–", "within the noise (16: 98 % → 96 % of the best)", "beyond the noise (…)".
+    pub(crate) noise: String,
     pub(crate) moved: bool,
+    /// Moved beyond the noise: a behaviour change.
+    pub(crate) beyond_noise: bool,
 }
 
 pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
@@ -267,6 +277,19 @@ pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
         (None, ..) => "–".to_owned(),
     };
     let best = |k: &Option<super::knee::Knee>| show(k.map(|k| k.best_max_sockets));
+    let evidence = k.evidence.map_or_else(String::new, |e| {
+        format!(
+            " ({}: {:.0} % → {:.0} % of the best)",
+            display_max_sockets(e.max_sockets),
+            100.0 * e.base_ratio,
+            100.0 * e.new_ratio
+        )
+    });
+    let noise = match k.change {
+        super::knee::KneeChange::Same => "–".to_owned(),
+        super::knee::KneeChange::WithinNoise => format!("within the noise{evidence}"),
+        super::knee::KneeChange::BeyondNoise => format!("beyond the noise{evidence}"),
+    };
     let g = &k.group;
     KneeRow {
         client: match &g.scenario {
@@ -278,7 +301,9 @@ pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
         new: knee(&k.new),
         shift,
         best: format!("{} → {}", best(&k.base), best(&k.new)),
+        noise,
         moved: k.moved(),
+        beyond_noise: k.beyond_noise(),
     }
 }
 
