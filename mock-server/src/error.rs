@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use axum::body::Body;
-use base64::Engine as _;
 use http::{HeaderValue, Response, StatusCode, header};
 use quick_xml::escape::escape;
 
@@ -46,29 +45,41 @@ impl RequestId {
         String::from_utf8_lossy(&self.host_id_bytes()).into_owned()
     }
 
-    /// [`host_id`](Self::host_id) on the stack: base64 of the id and `mock-s3/host`.
+    /// [`host_id`](Self::host_id) on the stack: base64 of the id and `mock-s3/host`. The id and
+    /// the constant's first two bytes are 18 bytes, six whole base64 groups, so the rest is the
+    /// base64 of the constant's other ten bytes, the same for every id.
     fn host_id_bytes(&self) -> [u8; 40] {
-        let mut raw = [0u8; 28];
+        const TAIL: &[u8; 16] = b"Y2stczMvaG9zdA==";
+        let mut raw = [0u8; 18];
         raw[..16].copy_from_slice(&self.id);
-        raw[16..].copy_from_slice(b"mock-s3/host");
+        raw[16..].copy_from_slice(b"mo");
         let mut out = [0u8; 40];
-        // 28 bytes are 40 base64 characters (with one `=` of padding): it always fits.
-        let _ = base64::engine::general_purpose::STANDARD.encode_slice(raw, &mut out);
+        for (group, chars) in raw.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+            let n = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+            for (i, c) in chars.iter_mut().enumerate() {
+                *c = BASE64[(n >> (18 - 6 * i) & 0x3F) as usize];
+            }
+        }
+        out[24..].copy_from_slice(TAIL);
         out
     }
 
-    /// Adds `x-amz-request-id` and `x-amz-id-2` to a response.
+    /// Adds `x-amz-request-id` and `x-amz-id-2` to a response (values without an allocation
+    /// each: they are cut from a chunk the thread fills).
     pub fn stamp(&self, headers: &mut http::HeaderMap) {
         const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
         const ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
-        if let Ok(v) = HeaderValue::from_bytes(&self.id) {
+        if let Some(v) = crate::header_value::shared(&self.id) {
             headers.insert(REQUEST_ID, v);
         }
-        if let Ok(v) = HeaderValue::from_bytes(&self.host_id_bytes()) {
+        if let Some(v) = crate::header_value::shared(&self.host_id_bytes()) {
             headers.insert(ID_2, v);
         }
     }
 }
+
+/// The standard base64 alphabet.
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// An S3 error: status, code, message and the resource it concerns.
 #[derive(Clone, Debug)]
@@ -293,6 +304,22 @@ impl S3Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_id_is_base64_of_id_and_host() {
+        use base64::Engine as _;
+        for _ in 0..1000 {
+            let id = RequestId::next();
+            let mut raw = id.as_str().as_bytes().to_vec();
+            raw.extend_from_slice(b"mock-s3/host");
+            let expected = base64::engine::general_purpose::STANDARD.encode(&raw);
+            assert_eq!(id.host_id(), expected);
+            let mut headers = http::HeaderMap::new();
+            id.stamp(&mut headers);
+            assert_eq!(headers["x-amz-request-id"], id.as_str());
+            assert_eq!(headers["x-amz-id-2"], expected.as_str());
+        }
+    }
 
     #[test]
     fn request_ids_are_unique_hex() {

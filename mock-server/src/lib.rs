@@ -48,6 +48,7 @@ pub mod credentials;
 pub mod error;
 pub mod handle;
 pub mod head_timer;
+mod header_value;
 pub mod linger;
 pub mod metadata;
 pub mod metrics;

@@ -369,7 +369,9 @@ fn route(
 /// What axum's router does to a response of its fallback (a top-level route): a CONNECT's
 /// success loses any body, any other response gets `Content-Length` from its body's exact
 /// size when it has none, and a HEAD's body is dropped (axum 0.8, `routing/route.rs`,
-/// `RouteFuture::poll`).
+/// `RouteFuture::poll`). The same bytes go out; where hyper would write that `Content-Length`
+/// itself, it is left to hyper (one header map insertion less per request; only a response
+/// that also gets `Connection: close` afterwards lists the two headers the other way round).
 fn finish_fallback(
     method: &http::Method,
     mut resp: axum::response::Response,
@@ -385,7 +387,16 @@ fn finish_fallback(
         }
         return resp;
     }
-    if !resp.headers().contains_key(CONTENT_LENGTH)
+    // hyper writes `content-length: N` itself, last among the headers as this would put it,
+    // for a body of exact size N on a response that may carry it (not 1xx, 204, 304, nor an
+    // answer to HEAD or CONNECT): only the others need it inserted here, or a HEAD's whose body
+    // is dropped below.
+    let hyper_writes_length = *method != http::Method::HEAD
+        && !resp.status().is_informational()
+        && resp.status() != http::StatusCode::NO_CONTENT
+        && resp.status() != http::StatusCode::NOT_MODIFIED;
+    if !hyper_writes_length
+        && !resp.headers().contains_key(CONTENT_LENGTH)
         && let Some(size) = resp.body().size_hint().exact()
     {
         let value = match size {

@@ -109,7 +109,7 @@ fn http_date(t: SystemTime) -> HeaderValue {
 /// Sets the headers S3 returns for an object.
 pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
     const PARTS_COUNT: http::HeaderName = http::HeaderName::from_static("x-amz-mp-parts-count");
-    if let Ok(v) = HeaderValue::from_str(&o.etag) {
+    if let Some(v) = crate::header_value::shared(o.etag.as_bytes()) {
         h.insert(header::ETAG, v);
     }
     h.insert(header::LAST_MODIFIED, http_date(o.last_modified));
@@ -211,7 +211,7 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     if not_modified {
         let mut resp = empty(StatusCode::NOT_MODIFIED);
         let h = resp.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&object.etag) {
+        if let Some(v) = crate::header_value::shared(object.etag.as_bytes()) {
             h.insert(header::ETAG, v);
         }
         h.insert(header::LAST_MODIFIED, http_date(object.last_modified));

@@ -70,7 +70,7 @@ fn mode_of(req: &S3Request) -> S3Result<PayloadMode> {
 }
 
 /// Checks how the request declares its body before any of it is read, as S3 does; returns
-/// the declared decoded length of an aws-chunked body.
+/// its `Content-Length` and the declared decoded length of an aws-chunked body.
 ///
 /// - An aws-chunked body (a STREAMING-* payload mode) must declare its length in
 ///   `x-amz-decoded-content-length`, whatever its framing: without it, or with a value that
@@ -92,13 +92,12 @@ fn declared_length(
     mode: &PayloadMode,
     object_data: bool,
     max: u64,
-) -> S3Result<Option<u64>> {
+) -> S3Result<(Option<u64>, Option<u64>)> {
     // hyper has already refused a Content-Length that is not a number (400).
-    if let Some(n) = req
+    let content_length = req
         .header(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<u64>().ok())
-        && n > max
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if content_length.is_some_and(|n| n > max) {
         return Err(S3Error::entity_too_large());
     }
     let decoded = if mode.is_streaming() {
@@ -118,7 +117,7 @@ fn declared_length(
         e.extra.push(("Header", "Transfer-Encoding".to_owned()));
         return Err(e);
     }
-    Ok(decoded)
+    Ok((content_length, decoded))
 }
 
 /// Where the bytes of a body go while it is read: through the hashes asked for, and into
@@ -275,14 +274,9 @@ async fn read_computing<'a>(
 ) -> S3Result<Payload<'a>> {
     let max = app.config.max_body;
     let mode = mode_of(req)?;
-    let decoded_len = declared_length(req, &mode, object_data, max)?;
+    let (content_length, decoded_len) = declared_length(req, &mode, object_data, max)?;
     let limit = if object_data { max } else { MAX_XML_BODY };
-    let declared = match decoded_len {
-        Some(n) => Some(n),
-        None => req
-            .header(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.parse::<u64>().ok()),
-    };
+    let declared = decoded_len.or(content_length);
     if !object_data && declared.is_some_and(|n| n > limit) {
         return Err(S3Error::max_message_length_exceeded());
     }
@@ -417,32 +411,103 @@ const KEPT_HEADERS: [http::HeaderName; 5] = [
 pub(super) type Pairs = Vec<(String, String)>;
 
 /// The standard headers and `x-amz-meta-*` metadata of a request, as stored with an object.
+/// One pass over the request's headers (a lookup per kept header hashed and probed five
+/// times on every PUT); each kept header's first value, in [`KEPT_HEADERS`]' order.
 pub(super) fn object_headers(req: &S3Request) -> (Pairs, Pairs) {
-    let mut headers = Vec::new();
-    for name in KEPT_HEADERS {
-        if let Some(v) = req.header(&name) {
-            let v = if name == http::header::CONTENT_ENCODING {
-                // aws-chunked describes the transfer, not the object.
-                let rest: Vec<&str> = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|e| *e != "aws-chunked" && !e.is_empty())
-                    .collect();
-                if rest.is_empty() {
-                    continue;
-                }
-                rest.join(",")
-            } else {
-                v.to_owned()
-            };
-            headers.push((name.as_str().to_owned(), v));
-        }
-    }
+    let mut kept: [Option<&http::HeaderValue>; 5] = [None; 5];
     let mut metadata = Vec::new();
+    let mut last: Option<&http::HeaderName> = None;
     for (name, value) in &req.parts.headers {
+        // The extra values of a name follow its first one.
+        let first = last != Some(name);
+        last = Some(name);
         if let Some(m) = name.as_str().strip_prefix("x-amz-meta-") {
             metadata.push((m.to_owned(), super::metadata::decode(value.as_bytes())));
+        } else if first && let Some(i) = KEPT_HEADERS.iter().position(|k| k == name) {
+            kept[i] = Some(value);
         }
     }
+    let mut headers = Vec::new();
+    for (name, value) in KEPT_HEADERS.iter().zip(kept) {
+        let Some(v) = value.and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        let v = if *name == http::header::CONTENT_ENCODING {
+            // aws-chunked describes the transfer, not the object.
+            let rest: Vec<&str> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| *e != "aws-chunked" && !e.is_empty())
+                .collect();
+            if rest.is_empty() {
+                continue;
+            }
+            rest.join(",")
+        } else {
+            v.to_owned()
+        };
+        headers.push((name.as_str().to_owned(), v));
+    }
     (headers, metadata)
+}
+
+#[cfg(test)]
+mod object_header_tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> S3Request {
+        let mut b = http::Request::builder().method("PUT").uri("/b/k");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        S3Request {
+            parts: b.body(()).unwrap().into_parts().0,
+            bucket: "b".to_owned(),
+            key: "k".to_owned(),
+            query: super::super::Query::default(),
+            id: crate::error::RequestId::next(),
+            auth: None,
+        }
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Pairs {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn kept_headers_first_values_in_fixed_order_and_metadata() {
+        let req = request(&[
+            ("x-amz-meta-b", "2"),
+            ("content-encoding", "aws-chunked, gzip"),
+            ("expires", "Thu, 01 Dec 1994 16:00:00 GMT"),
+            ("cache-control", "no-cache"),
+            ("cache-control", "second"),
+            ("host", "h"),
+            ("x-amz-meta-a", "1"),
+            ("x-amz-meta-a", "3"),
+        ]);
+        let (headers, metadata) = object_headers(&req);
+        assert_eq!(
+            headers,
+            pairs(&[
+                ("cache-control", "no-cache"),
+                ("expires", "Thu, 01 Dec 1994 16:00:00 GMT"),
+                ("content-encoding", "gzip"),
+            ])
+        );
+        assert_eq!(metadata, pairs(&[("b", "2"), ("a", "1"), ("a", "3")]));
+        // A first value that is not text hides the header, whatever follows it.
+        let mut req = request(&[]);
+        let h = &mut req.parts.headers;
+        h.append(
+            "cache-control",
+            http::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
+        h.append("cache-control", http::HeaderValue::from_static("ok"));
+        assert!(object_headers(&req).0.is_empty());
+        let req = request(&[("content-encoding", "aws-chunked")]);
+        assert!(object_headers(&req).0.is_empty());
+    }
 }

@@ -90,7 +90,7 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     let size = payload.size;
     let (headers, metadata) = input::object_headers(req);
     let sent_checksum = payload.checksum.clone();
-    let etag_header = HeaderValue::from_str(&etag);
+    let etag_header = crate::header_value::shared(etag.as_bytes());
     let object = Object {
         data: payload.into_data(),
         size,
@@ -112,7 +112,7 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     let mut resp = empty(StatusCode::OK);
     let h = resp.headers_mut();
     unsupported::sse_s3(h);
-    if let Ok(v) = etag_header {
+    if let Some(v) = etag_header {
         h.insert(http::header::ETAG, v);
     }
     if let Some((alg, value)) = sent_checksum
