@@ -12,7 +12,7 @@ use super::throughput::Throughput;
 use crate::metrics::display_max_sockets;
 use crate::render::ChartError;
 use crate::render::color::sdk_color;
-use crate::render::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series, SeriesPoint};
+use crate::render::grid::{self, Dash, Figure, LegendItem, Marker, Panel, Series};
 use crate::sut::Sdk;
 
 /// One SDK's curve in a panel, sorted by maxSockets (∞ last), and its knee.
@@ -69,16 +69,7 @@ pub(crate) fn draw(data: &SdksData, path: &Path) -> Result<(), ChartError> {
                         .map(|c| Series {
                             color: sdk_color(c.sdk),
                             dash: Dash::Solid,
-                            points: c
-                                .points
-                                .iter()
-                                .map(|p| SeriesPoint {
-                                    x: p.max_sockets,
-                                    y: p.v.median,
-                                    band: Some((p.v.min, p.v.max)),
-                                    failed: p.failed,
-                                })
-                                .collect(),
+                            points: c.points.iter().map(At::series_point).collect(),
                         })
                         .collect(),
                     markers: panel

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::style::RGBColor;
 
-use super::{ClientLines, all_batches};
+use super::{At, ClientLines, all_batches};
 use crate::metrics::display_max_sockets;
 use crate::render::ChartError;
 use crate::render::color::batch_color;
@@ -21,6 +21,19 @@ pub(crate) struct Throughput {
     pub(crate) min: f64,
     /// Fastest repetition.
     pub(crate) max: f64,
+}
+
+impl At<Throughput> {
+    /// The point on its line: the median, its min–max band over repetitions, and whether it
+    /// failed.
+    pub(crate) fn series_point(&self) -> SeriesPoint {
+        SeriesPoint {
+            x: self.max_sockets,
+            y: self.v.median,
+            band: Some((self.v.min, self.v.max)),
+            failed: self.failed,
+        }
+    }
 }
 
 /// A knee to mark: on the line of `batch` in the panel of `client`, at `max_sockets`.
@@ -107,16 +120,7 @@ pub(crate) fn draw(data: &ThroughputData, path: &Path) -> Result<(), ChartError>
                 .map(|line| Series {
                     color: batch_color(line.batch, &batches),
                     dash: Dash::Solid,
-                    points: line
-                        .points
-                        .iter()
-                        .map(|p| SeriesPoint {
-                            x: p.max_sockets,
-                            y: p.v.median,
-                            band: Some((p.v.min, p.v.max)),
-                            failed: p.failed,
-                        })
-                        .collect(),
+                    points: line.points.iter().map(At::series_point).collect(),
                 })
                 .collect();
             let markers = knee_markers(data, cl, &batches);
