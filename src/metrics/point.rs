@@ -289,15 +289,12 @@ impl Point {
         parts.join("; ")
     }
 
-    /// A short name for messages: "shared batch=64 maxSockets=∞", with the SDK first when it
-    /// is not poolsweep's own client ("js-v3 shared batch=64 maxSockets=∞").
+    /// A short name for messages, the SDK first whichever it is (a run may measure several):
+    /// "poolsweep shared batch=64 maxSockets=∞", "js-v3 shared batch=64 maxSockets=∞".
     pub fn label(&self) -> String {
-        let sdk = match self.sdk {
-            Sdk::Poolsweep => String::new(),
-            other => format!("{other} "),
-        };
         format!(
-            "{sdk}{} batch={} maxSockets={}",
+            "{} {} batch={} maxSockets={}",
+            self.sdk,
             self.client,
             self.batch,
             display_max_sockets(self.max_sockets)

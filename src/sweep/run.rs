@@ -180,15 +180,12 @@ pub struct PointSpec {
 }
 
 impl PointSpec {
-    /// A short label: `shared agent b100 ms50 s3-like`, with the SDK first when it is not
-    /// poolsweep's own client (`js-v3 shared agent b100 ms50 s3-like`).
+    /// A short label, the SDK first whichever it is (a sweep may measure several):
+    /// `poolsweep shared agent b100 ms50 s3-like`, `js-v3 shared agent b100 ms50 s3-like`.
     pub fn label(&self) -> String {
-        let sdk = match self.sdk {
-            Sdk::Poolsweep => String::new(),
-            other => format!("{other} "),
-        };
         format!(
-            "{sdk}{} {} b{} ms{} {}",
+            "{} {} {} b{} ms{} {}",
+            self.sdk,
             self.client,
             self.pool,
             self.batch,
