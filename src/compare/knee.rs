@@ -6,6 +6,9 @@
 //! the new run is. The shift is counted in steps along the maxSockets values the runs swept
 //! (∞ last), so "64 → 128" in a powers-of-two sweep is one step.
 //!
+//! A client per request has no knee to move (maxSockets caps nothing there, and where its
+//! curve peaks is noise): only its verdict, "share a client", is compared.
+//!
 //! A knee moves when some maxSockets is like the best in one run and not in the other
 //! ([`crate::analysis::like_best`]). That is noise when the point sits near the knee rule's
 //! line in both runs; it is a **change** when the point's median per-round ratio to its run's
@@ -154,9 +157,19 @@ fn shifts_of(
                 // A knee outside the swept values (hand-written file): place it where it sorts.
                 swept.binary_search(&key).unwrap_or_else(|i| i) as i64
             };
-            let steps = b.zip(n).map(|(b, n)| index(n) - index(b));
-            let moved = b.map(|k| (k.knee_max_sockets, k.verdict))
-                != n.map(|k| (k.knee_max_sockets, k.verdict));
+            // A client per request has no knee to move: maxSockets caps nothing, so where its
+            // noisy curve peaks says nothing; only its verdict is compared.
+            let share = |k: Option<Knee>| k.is_some_and(|k| k.verdict == Verdict::ShareClient);
+            let steps = if share(b) && share(n) {
+                Some(0)
+            } else {
+                b.zip(n).map(|(b, n)| index(n) - index(b))
+            };
+            let setting = |k: Knee| match k.verdict {
+                Verdict::ShareClient => (None, k.verdict),
+                _ => (Some(k.knee_max_sockets), k.verdict),
+            };
+            let moved = b.map(setting) != n.map(setting);
             let (change, evidence) = match (b, n) {
                 _ if !moved => (KneeChange::Same, None),
                 (Some(bk), Some(nk)) => {
@@ -371,6 +384,29 @@ mod tests {
         let e = k.evidence.unwrap();
         assert_eq!(e.max_sockets, Some(16));
         assert!((e.new_ratio - 0.83).abs() < 1e-9, "{e:?}");
+    }
+
+    /// A client per request whose noisy curve peaks elsewhere in the second run: "share a
+    /// client" in both, nothing moved (maxSockets caps nothing there).
+    #[test]
+    fn a_client_per_request_has_no_knee_to_move() {
+        let per_request = |run: &mut RunFile| {
+            for p in &mut run.points {
+                p.client = ClientMode::PerRequest;
+            }
+            run.recommendations = analysis::recommend(&run.points);
+        };
+        let mut base = quick([0.99, 1.0, 0.985], [1.0, 1.0, 1.0]);
+        let mut new = quick([0.83, 0.84, 0.82], [0.9, 1.1, 1.0]);
+        per_request(&mut base);
+        per_request(&mut new);
+        let s = shifts(&base, &new);
+        assert_eq!(s[0].base.unwrap().verdict, Verdict::ShareClient);
+        assert_ne!(
+            s[0].base.unwrap().knee_max_sockets,
+            s[0].new.unwrap().knee_max_sockets
+        );
+        assert_eq!((s[0].change, s[0].steps), (KneeChange::Same, Some(0)));
     }
 
     /// A base written by an older rule is read by this version's: its stored knee is not used.

@@ -54,7 +54,8 @@
 //! per-round ratio to the best differs between the runs by more than the knee's 3 % margin and
 //! beyond the 95 % bootstrap interval of that difference ([`KneeChange`]). A move beyond the
 //! noise is a behaviour change, which fails the comparison unless
-//! [`CompareOptions::report_only_throughput`] (the knee is read from throughput).
+//! [`CompareOptions::report_only_throughput`] (the knee is read from throughput). A client per
+//! request has no knee (maxSockets caps nothing): only its verdict is compared.
 //!
 //! # Exit status
 //!
