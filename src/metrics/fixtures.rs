@@ -256,6 +256,7 @@ fn model_point(s: &Sweep, client: ClientMode, batch: u32, ms: Option<u32>, i: u6
         requests: requests * reps,
         succeeded: (requests - errors_total) * reps,
         failure: None,
+        errors_expected: false,
     };
     round_floats(&mut point);
     point

@@ -323,4 +323,25 @@ mod tests {
         assert_eq!(spread(&[]).median, 0.0);
         assert_eq!(spread(&[3.0, 1.0, 2.0]).median, 2.0);
     }
+
+    #[test]
+    fn errors_a_sweep_measures_do_not_fail_its_point() {
+        let mut p = fixtures::point_template();
+        assert!(!p.failed());
+        p.errors.total = 528;
+        p.errors.emfile = 528;
+        assert!(p.failed() && p.has_errors());
+        // The scenario measures them: a measured point with its errors, still a fall-off.
+        p.errors_expected = true;
+        assert!(!p.failed() && p.has_errors());
+        // Runs that could not be measured fail it all the same.
+        p.failure = Some("a run failed: the runner crashed".to_owned());
+        assert!(p.failed());
+        // Written always; a file from before it reads as not expected.
+        let mut json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["errors_expected"], true);
+        json.as_object_mut().unwrap().remove("errors_expected");
+        let read: Point = serde_json::from_value(json).unwrap();
+        assert!(!read.errors_expected && read.failed());
+    }
 }

@@ -208,6 +208,12 @@ pub struct Point {
     /// outside any one request (its runner missing, crashed, hung, or refused the settings);
     /// the point keeps the runs that did finish. `None` when every run ran.
     pub failure: Option<String>,
+    /// Whether the sweep measures failed requests as its finding (e.g. EMFILE past a lowered
+    /// descriptor limit): its errors are data, and the point is not [`Point::failed`] unless
+    /// runs could not be measured ([`Point::failure`]).
+    /// Absent in files written before it (read as `false`).
+    #[serde(default)]
+    pub errors_expected: bool,
 }
 
 impl Point {
@@ -237,9 +243,14 @@ impl Point {
 
     /// Whether a request failed for good (EMFILE included) or runs could not be measured. Such
     /// points are reported, marked, never hidden. A point cut by the time budget did not fail: its throughput was measured
-    /// and its projection stands ([`Point::budget_summary`]).
+    /// and its projection stands ([`Point::budget_summary`]). A point whose sweep measures
+    /// failed requests ([`Point::errors_expected`]) fails only when runs could not be measured.
     pub fn failed(&self) -> bool {
-        self.has_errors()
+        if self.errors_expected {
+            self.failure.is_some()
+        } else {
+            self.has_errors()
+        }
     }
 
     /// "880 of 10,000 objects within the time budget; all projected in 52 s"; empty when the

@@ -76,6 +76,7 @@ const COLUMNS: &[&str] = &[
     "requests",
     "succeeded",
     "failure",
+    "errors_expected",
     "failed",
 ];
 
@@ -172,6 +173,7 @@ fn fixed_fields(p: &Point) -> Vec<String> {
         n(p.requests),
         n(p.succeeded),
         p.failure.clone().unwrap_or_default(),
+        p.errors_expected.to_string(),
         p.failed().to_string(),
     ]
 }
@@ -309,12 +311,13 @@ mod tests {
                         assert_eq!(parts, want, "{name}");
                     }
                     Value::String(s) => assert_eq!(got, s, "{name}"),
+                    Value::Bool(b) => assert_eq!(got, &b.to_string(), "{name}"),
                     Value::Number(n) => assert_eq!(
                         got.parse::<f64>().ok(),
                         n.as_f64(),
                         "{name}: {got} in the CSV, {n} in the result file"
                     ),
-                    other => panic!("{name}: no CSV form for {other}"),
+                    other @ Value::Object(_) => panic!("{name}: no CSV form for {other}"),
                 }
             }
             assert_eq!(cell("failed"), &p.failed().to_string());

@@ -547,6 +547,7 @@ fn build_point(c: &SweepConfig, acc: &PointAcc) -> Point {
         requests,
         succeeded: f.succeeded + up.succeeded,
         failure: acc.failure(),
+        errors_expected: false,
     }
 }
 
