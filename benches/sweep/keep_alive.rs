@@ -1,30 +1,30 @@
-//! Node's keepAlive on and off. With keepAlive off and a finite maxSockets, Node still reuses
-//! sockets for queued requests; with maxSockets Infinity it sends `Connection: close` and opens a
-//! socket per request.
+//! Group `keep_alive`: Node's keepAlive off, shared poolsweep client at batch 100, labelled as
+//! a scenario of its own; keepAlive on is the main sweep's points at the same maxSockets. With
+//! keepAlive off and a finite maxSockets, Node still reuses sockets for queued requests; with
+//! maxSockets Infinity it sends `Connection: close` and opens a socket per request.
 
-use criterion::{BenchmarkId, Criterion, Throughput};
 use poolsweep::modes::ClientMode;
 
+use crate::max_sockets::objects;
 use crate::support::{Bench, Scale};
 
-pub(crate) fn define(c: &mut Criterion, b: &Bench) {
-    let objects = if b.scale == Scale::Test { 50 } else { 200 };
-    let mut g = b.group(c, "keep_alive");
-    g.throughput(Throughput::Elements(objects));
-    for (keep_alive, ms) in [
-        (true, Some(50)),
-        (false, Some(50)),
-        (true, None),
-        (false, None),
-    ] {
-        let mut config = b.config(objects);
-        config.keep_alive = keep_alive;
-        let spec = Bench::spec(ClientMode::Shared, 50, ms);
-        let id = BenchmarkId::new(
-            if keep_alive { "on" } else { "off" },
-            ms.map_or("ms_inf".to_owned(), |m| format!("ms{m}")),
-        );
-        b.bench(&mut g, id, &b.server, &config, &spec, false);
-    }
-    g.finish();
+pub(crate) fn define(b: &Bench) {
+    let (batch, values): (u32, &[Option<u32>]) = match b.scale {
+        Scale::Full => (100, &[Some(50), None]),
+        Scale::Quick | Scale::Test => (10, &[None]),
+    };
+    let mut config = b.config(objects(b.scale, batch));
+    config.keep_alive = false;
+    config.scenario = Some(
+        "keepAlive off (on: the main sweep's points); at maxSockets Infinity a socket per request"
+            .to_owned(),
+    );
+    let points: Vec<_> = values
+        .iter()
+        .map(|&ms| {
+            let spec = Bench::spec(ClientMode::Shared, batch, ms);
+            (&b.server, config.clone(), spec)
+        })
+        .collect();
+    b.measure("keep_alive", crate::support::repetitions(b.scale), &points);
 }

@@ -1,75 +1,121 @@
-//! The curve: time per workload against maxSockets, one group per batch size, shared and
-//! per-request clients side by side, and the real AWS SDK for JavaScript v3 next to poolsweep's
-//! client when Node.js is here (ids `js-v3/shared`, `js-v3/per-request`). The parameter is
-//! maxSockets (numeric, no `Throughput`), so criterion's line chart plots time against
-//! maxSockets; Infinity cannot sit on that axis and gets a group of its own. poolsweep's report
-//! draws all of it as objects/s, the SDKs' curves overlaid.
+//! The main sweep, group `max_sockets`: objects/s against maxSockets, one curve per batch size,
+//! shared and per-request clients side by side, and the real AWS SDK for JavaScript v3 next to
+//! poolsweep's client when Node.js is here. It also holds the guide's three client modes
+//! (`client_reuse`: shared, per-request and shared-handler at batch 100, maxSockets 50) and the
+//! ECDSA side of `server_key` (per-request, batch 10, maxSockets 50), which were groups of their
+//! own measuring the same points (`--quick` and `--test`: at batch 10, maxSockets Infinity).
+//!
+//! maxSockets values are where the curve bends: the too-few side up to the batch, the batch,
+//! and Infinity (Node's default); a client per request gets two values (1 and 50), since
+//! maxSockets caps nothing there and what it shows is its level against a shared client.
 
-use criterion::{BenchmarkId, Criterion};
 use poolsweep::modes::ClientMode;
 use poolsweep::sut::Sdk;
+use poolsweep::sweep::PointSpec;
 
 use crate::support::{Bench, Scale};
 
-/// (batch, finite maxSockets values, objects per iteration) for each scale.
-fn grid(scale: Scale) -> Vec<(u32, Vec<u32>, u64)> {
+/// Steady batches per run after the 2 of start-up (issue 15: at least 20).
+pub(crate) const STEADY_BATCHES: u64 = 20;
+
+/// One batch size of the sweep: its maxSockets values (`None` = Infinity) per client mode;
+/// shared-handler points are poolsweep's only.
+struct Curve {
+    batch: u32,
+    shared: Vec<Option<u32>>,
+    per_request: Vec<Option<u32>>,
+    shared_handler: Vec<Option<u32>>,
+    /// Whether js-v3 runs this batch's shared and per-request points too.
+    js_v3: bool,
+}
+
+fn grid(scale: Scale) -> Vec<Curve> {
     match scale {
         Scale::Full => vec![
-            (10, vec![1, 2, 5, 10, 20], 50),
-            (100, vec![1, 5, 10, 25, 50, 100, 200], 200),
+            Curve {
+                batch: 10,
+                shared: vec![Some(2), Some(5), Some(10), None],
+                per_request: vec![Some(1), Some(50)],
+                shared_handler: vec![],
+                js_v3: true,
+            },
+            Curve {
+                batch: 100,
+                shared: vec![Some(10), Some(25), Some(50), Some(100), None],
+                per_request: vec![Some(50)],
+                shared_handler: vec![Some(50)],
+                js_v3: true,
+            },
         ],
-        Scale::Quick => vec![(100, vec![1, 10, 50, 100], 100)],
-        Scale::Test => vec![(10, vec![1, 10], 20), (100, vec![10, 100], 100)],
+        Scale::Quick => vec![
+            Curve {
+                batch: 10,
+                shared: vec![Some(5), None],
+                per_request: vec![None],
+                shared_handler: vec![None],
+                js_v3: true,
+            },
+            Curve {
+                batch: 100,
+                shared: vec![Some(25), None],
+                per_request: vec![],
+                shared_handler: vec![],
+                js_v3: false,
+            },
+        ],
+        Scale::Test => vec![
+            Curve {
+                batch: 10,
+                shared: vec![Some(1), Some(10), None],
+                per_request: vec![None],
+                shared_handler: vec![None],
+                js_v3: true,
+            },
+            Curve {
+                batch: 100,
+                shared: vec![Some(10), None],
+                per_request: vec![Some(50)],
+                shared_handler: vec![],
+                js_v3: true,
+            },
+        ],
     }
 }
 
-pub(crate) fn define(c: &mut Criterion, b: &Bench) {
-    for (batch, max_sockets, objects) in grid(b.scale) {
-        let config = b.config(objects);
-        let mut g = b.group(c, &format!("max_sockets/batch_{batch}"));
-        for (sdk, client) in sdk_clients(b) {
-            for &ms in &max_sockets {
-                let spec = Bench::sdk_spec(sdk, client, batch, Some(ms));
-                b.bench(
-                    &mut g,
-                    BenchmarkId::new(id(sdk, client), ms),
-                    &b.server,
-                    &config,
-                    &spec,
-                    true,
-                );
+/// Objects per run for `batch`: 2 batches of start-up and [`STEADY_BATCHES`]; the smoke test
+/// (`--test`) runs 2 + 2.
+pub(crate) fn objects(scale: Scale, batch: u32) -> u64 {
+    let steady = if scale == Scale::Test {
+        2
+    } else {
+        STEADY_BATCHES
+    };
+    (2 + steady) * u64::from(batch)
+}
+
+pub(crate) fn define(b: &Bench) {
+    let mut points = Vec::new();
+    for curve in grid(b.scale) {
+        let config = b.config(objects(b.scale, curve.batch));
+        for sdk in b.sdks() {
+            let modes = [
+                (ClientMode::Shared, &curve.shared),
+                (ClientMode::PerRequest, &curve.per_request),
+                (ClientMode::SharedHandler, &curve.shared_handler),
+            ];
+            for (client, values) in modes {
+                // The shared-handler mode is poolsweep's alone in the bench (client_reuse).
+                if client == ClientMode::SharedHandler && sdk != Sdk::Poolsweep
+                    || sdk == Sdk::JsV3 && !curve.js_v3
+                {
+                    continue;
+                }
+                for &ms in values {
+                    let spec: PointSpec = Bench::sdk_spec(sdk, client, curve.batch, ms);
+                    points.push((&b.server, config.clone(), spec));
+                }
             }
         }
-        g.finish();
-        let mut g = b.group(c, &format!("max_sockets_infinity/batch_{batch}"));
-        for (sdk, client) in sdk_clients(b) {
-            let spec = Bench::sdk_spec(sdk, client, batch, None);
-            b.bench(
-                &mut g,
-                BenchmarkId::new(id(sdk, client), "inf"),
-                &b.server,
-                &config,
-                &spec,
-                true,
-            );
-        }
-        g.finish();
     }
-}
-
-/// (SDK, client mode) pairs of the sweep, poolsweep's first.
-fn sdk_clients(b: &Bench) -> Vec<(Sdk, ClientMode)> {
-    b.sdks()
-        .into_iter()
-        .flat_map(|sdk| [ClientMode::Shared, ClientMode::PerRequest].map(|c| (sdk, c)))
-        .collect()
-}
-
-/// The benchmark id's function name: `shared` for poolsweep's client (as before the SDK
-/// axis), `js-v3/shared` for another SDK.
-fn id(sdk: Sdk, client: ClientMode) -> String {
-    match sdk {
-        Sdk::Poolsweep => client.as_str().to_owned(),
-        other => format!("{other}/{client}"),
-    }
+    b.measure("max_sockets", crate::support::repetitions(b.scale), &points);
 }

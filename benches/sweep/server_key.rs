@@ -1,42 +1,30 @@
-//! ECDSA P-256 against RSA-2048 server certificates (what S3 serves), with a client per
-//! request so that every request pays a full handshake: the per-request curve's cost.
+//! Group `server_key`: an RSA-2048 server certificate (what S3 serves) against the main sweep's
+//! ECDSA P-256, with a client per request so that every request pays a full handshake: the
+//! per-request curve's cost. The RSA point is labelled as a scenario of its own; its ECDSA
+//! twin is the main sweep's per-request point at the same batch and maxSockets.
 
-use criterion::{BenchmarkId, Criterion, Throughput};
 use poolsweep::modes::ClientMode;
 use poolsweep::sweep::Server;
 
-use crate::support::{BUCKET, Bench, Scale};
+use crate::max_sockets::objects;
+use crate::support::{Bench, Scale};
 
-pub(crate) fn define(c: &mut Criterion, b: &Bench) {
-    let rsa = mock_s3::MockS3::builder()
-        .key_type(mock_s3::KeyType::Rsa)
-        .storage(mock_s3::StorageMode::Discard)
-        .profile(mock_s3::Profile::s3_like())
-        .worker_threads(1)
-        .start()
-        .expect("the RSA mock starts");
-    rsa.create_bucket(BUCKET).expect("bucket");
-    let rsa = Server::Embedded(rsa);
-    let objects = if b.scale == Scale::Test { 50 } else { 100 };
-    let config = b.config(objects);
-    let mut g = b.group(c, "server_key");
-    g.throughput(Throughput::Elements(objects));
-    let spec = Bench::spec(ClientMode::PerRequest, 50, Some(50));
-    b.bench(
-        &mut g,
-        BenchmarkId::new("per_request", "ecdsa_p256"),
-        &b.server,
-        &config,
-        &spec,
-        false,
+pub(crate) fn define(b: &Bench, rsa: &Server) {
+    let batch = 10;
+    let mut config = b.config(objects(b.scale, batch));
+    config.scenario = Some(
+        "RSA-2048 server certificate as S3's (ECDSA P-256: the main sweep's per-request point)"
+            .to_owned(),
     );
-    b.bench(
-        &mut g,
-        BenchmarkId::new("per_request", "rsa_2048"),
-        &rsa,
-        &config,
-        &spec,
-        false,
+    let ms = if b.scale == Scale::Full {
+        Some(50)
+    } else {
+        None
+    };
+    let spec = Bench::spec(ClientMode::PerRequest, batch, ms);
+    b.measure(
+        "server_key",
+        crate::support::repetitions(b.scale),
+        &[(rsa, config, spec)],
     );
-    g.finish();
 }

@@ -3,19 +3,26 @@
 //! run (full, `--quick`, `--test`), the points collected for poolsweep's own report, and the
 //! points that failed.
 //!
-//! A failed point (a run that errs, a client that fails, or objects not acknowledged) does not
-//! stop `cargo bench`: it is timed like any other, marked in poolsweep's report, listed after
-//! the report is written, and then the process fails ([`Bench::exit_if_failed`]).
+//! Points are measured in shuffled rounds of [`repetitions`] runs each ([`Bench::measure`]),
+//! every run from a clean mock, as `poolsweep sweep` does; criterion's sampling (at least 11
+//! runs per point) would not fit workloads whose steady window holds 20 batches into the 15
+//! minutes of `cargo bench`.
+//!
+//! A point is **failed** when one of its runs could not be measured: its client could not run
+//! it (runner missing, crashed, hung), or objects were not acknowledged in a scenario that does
+//! not measure failed requests. A failed point does not stop `cargo bench`: it is marked in
+//! poolsweep's report, listed on stderr after the report is written, and then the process exits
+//! with status 1 ([`Bench::exit_if_failed`]). Failed requests that a scenario measures (EMFILE
+//! past a descriptor limit, SlowDown once retries run out) are that scenario's finding: its
+//! points are measured points with their errors, not failed ones.
 //!
 //! Every client takes its credentials from the mock's container endpoint, as an application
 //! on ECS or EKS does, so a client per request pays for a fetch per request as the guide says.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, BenchmarkId, SamplingMode, measurement::WallTime};
 use poolsweep::modes::ClientMode;
 use poolsweep::sut::js_v3::{self, JsV3Client};
 use poolsweep::sut::rust_sdk::RustSdkClient;
@@ -23,6 +30,8 @@ use poolsweep::sut::{CaFile, ClientUnderTest, CredentialKind, PoolsweepClient, S
 use poolsweep::sweep::{PointAcc, PointSpec, RunRecord, Server, SweepConfig, run_once};
 use poolsweep::transport::PoolKind;
 use poolsweep::workload::Pattern;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
 
 /// How much to measure: `cargo bench` (full), `-- --quick`, `-- --test`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,15 +45,29 @@ pub(crate) enum Scale {
 }
 
 impl Scale {
-    fn from_args() -> Self {
-        let args: Vec<String> = std::env::args().collect();
-        if args.iter().any(|a| a == "--test") {
-            Scale::Test
-        } else if args.iter().any(|a| a == "--quick") {
-            Scale::Quick
-        } else {
-            Scale::Full
+    /// The scale the command line asks for. `cargo bench` passes `--bench`; `--quick` and
+    /// `--test` choose the scale; anything else is refused before anything runs (exit 2).
+    pub(crate) fn from_args() -> Self {
+        let mut scale = Scale::Full;
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--bench" => {}
+                "--quick" if scale != Scale::Test => scale = Scale::Quick,
+                "--test" => scale = Scale::Test,
+                "--quick" => {}
+                other => {
+                    eprintln!(
+                        "cargo bench: unknown argument {other:?}: the sweep bench takes \
+                         --quick (fewer points) or --test (each point once); it measures in \
+                         rounds of its own, not with criterion's sampling, so criterion's \
+                         options (filters, --save-baseline, --baseline) do not apply: compare \
+                         runs with `poolsweep compare` on target/criterion/poolsweep/run.json"
+                    );
+                    std::process::exit(2);
+                }
+            }
         }
+        scale
     }
 }
 
@@ -67,21 +90,36 @@ pub(crate) struct Bench {
     points: RefCell<Vec<Kept>>,
     /// Points that failed, in the order they first failed.
     failures: RefCell<Vec<Failure>>,
+    /// Each group's wall time and work, in the order measured.
+    timings: RefCell<Vec<GroupTiming>>,
+    /// When the bench started.
+    started: Instant,
+}
+
+/// What one group measured and how long it took.
+struct GroupTiming {
+    group: String,
+    points: usize,
+    runs: u64,
+    objects: u64,
+    /// The shortest steady window of its points, in batches.
+    steady_batches: u64,
+    wall: Duration,
 }
 
 /// One point's latest runs, for poolsweep's report.
 struct Kept {
     config: SweepConfig,
     spec: PointSpec,
-    /// Its last [`REPORT_RUNS`] runs, oldest first: `Ok` a measured run, `Err` why a run could
-    /// not be measured at all.
-    runs: VecDeque<Result<RunRecord, String>>,
+    /// Its runs, oldest first: `Ok` a measured run, `Err` why a run could not be measured at
+    /// all.
+    runs: Vec<Result<RunRecord, String>>,
 }
 
 /// A point that failed at least once.
 struct Failure {
     label: String,
-    /// Its runs that failed, of `runs` timed since the first failure.
+    /// Its runs that failed, of `runs` measured since the first failure.
     failed: u64,
     runs: u64,
     /// What went wrong the first time.
@@ -95,21 +133,25 @@ pub(crate) const CREDENTIALS: CredentialKind = CredentialKind::Container;
 pub(crate) const PROFILE: &str = "s3-like";
 /// The bucket.
 pub(crate) const BUCKET: &str = "bench";
-/// Runs per point kept for poolsweep's report: the point's last runs, which are runs
-/// criterion timed for its estimate. Criterion first warms up (its warm-up runs come first
-/// and are dropped here), then times `sample_size` (10) samples of at least one run each in
-/// a full run; with `--quick` its estimate is its last two samples (n and 2n runs, at least
-/// 3), and with `--test` it makes one run.
-const REPORT_RUNS: usize = 5;
+/// Repetitions per point (each a run from a clean mock, in shuffled rounds): `cargo bench`
+/// and `--quick` 3, `--test` 1.
+pub(crate) fn repetitions(scale: Scale) -> u32 {
+    if scale == Scale::Test { 1 } else { 3 }
+}
 
-/// What the report says about its repetitions (in the result file's `meta.config`).
-const REPORT_RUNS_NOTE: &str = "each point keeps its last 5 runs, which criterion timed for \
-    its estimate (its warm-up runs are dropped); fewer when criterion timed fewer (--quick: \
-    its last two samples; --test: its one run)";
+/// Whether `config`'s scenario measures failed requests (they are its finding, not a failed
+/// point): the descriptor limit's EMFILE and the write limit's SlowDown errors.
+pub(crate) fn errors_expected(config: &SweepConfig) -> bool {
+    config
+        .scenario
+        .as_deref()
+        .is_some_and(crate::too_many::errors_are_finding)
+}
 
 impl Bench {
     /// Starts the mock (`s3-like`, discard storage) and a client runtime.
     pub(crate) fn start() -> Self {
+        let scale = Scale::from_args();
         mock_s3::tls::install_crypto_provider();
         let _ = rlimit::increase_nofile_limit(u64::MAX);
         let mock = mock_s3::MockS3::builder()
@@ -129,12 +171,14 @@ impl Bench {
         Self {
             rt,
             server,
-            scale: Scale::from_args(),
+            scale,
             js_v3: js_v3_client(),
             service,
             _ca: ca,
             points: RefCell::new(Vec::new()),
             failures: RefCell::new(Vec::new()),
+            timings: RefCell::new(Vec::new()),
+            started: Instant::now(),
         }
     }
 
@@ -151,7 +195,7 @@ impl Bench {
     pub(crate) fn config(&self, objects: u64) -> SweepConfig {
         SweepConfig {
             objects,
-            repetitions: 1,
+            repetitions: repetitions(self.scale),
             startup_batches: 2,
             pattern: Pattern::Batch,
             profiles: vec![PROFILE.to_owned()],
@@ -185,87 +229,151 @@ impl Bench {
         }
     }
 
-    /// Times `iters` whole workloads of `spec` against `server`, checking that every object
-    /// was acknowledged; when `report` is set, the runs are kept for poolsweep's report. A run
-    /// that fails is timed all the same (until its error, if it ends in one) and the point is
-    /// noted as failed.
-    pub(crate) fn time(
+    /// Measures `points` (server, config, point) in `reps` shuffled rounds, each point once
+    /// per round from a clean mock (as `poolsweep sweep` does), and keeps every run for
+    /// poolsweep's report. `group` names the group in the progress lines and the timing table
+    /// printed at the end. A run that fails (its client could not run it, or objects were not
+    /// acknowledged where the scenario does not measure failed requests) marks its point
+    /// failed; the group goes on.
+    pub(crate) fn measure(
         &self,
-        server: &Server,
-        config: &SweepConfig,
-        spec: &PointSpec,
-        iters: u64,
-        report: bool,
-    ) -> Duration {
-        self.time_from(server, config, spec, 0, iters, report)
-    }
-
-    /// [`Bench::time`] with the runs' seeds counted from `first`.
-    fn time_from(
-        &self,
-        server: &Server,
-        config: &SweepConfig,
-        spec: &PointSpec,
-        first: u64,
-        iters: u64,
-        report: bool,
-    ) -> Duration {
-        // The service as clients under test are told it; `_ca` keeps another server's CA file.
-        let (other, _ca);
-        let service = if std::ptr::eq(server, &self.server) {
-            &self.service
-        } else {
-            (other, _ca) = server.service(config.credentials).expect("the service");
-            &other
-        };
-        let mut total = Duration::ZERO;
-        for i in first..first + iters {
-            let seed = config.seed ^ i;
-            let started = Instant::now();
-            let result = match spec.sdk {
-                Sdk::Poolsweep => server
-                    .client_config(config.credentials)
-                    .map(PoolsweepClient::new)
-                    .and_then(|sut| self.run_once(config, server, service, &sut, spec, seed)),
-                Sdk::JsV3 => match self.js_v3.as_ref() {
-                    Some(sut) => self.run_once(config, server, service, sut, spec, seed),
-                    None => Err(anyhow::anyhow!("js-v3 cannot run here")),
-                },
-                Sdk::RustSdk => self.run_once(config, server, service, &RustSdkClient, spec, seed),
-            };
-            let result = match result {
-                Ok(record) => {
-                    total += record.repetition.elapsed;
-                    let acknowledged = record.repetition.succeeded + record.startup.succeeded;
-                    // Failed requests are the EMFILE scenario's data, not a failed point.
-                    let expected = config.scenario.as_deref()
-                        == Some(crate::too_many::emfile_scenario().as_str());
-                    let failure = record.failure.clone().or_else(|| {
-                        (acknowledged != config.objects && !expected).then(|| {
-                            format!(
-                                "{acknowledged} of {} objects acknowledged ({:?})",
-                                config.objects, record.repetition.errors
-                            )
-                        })
-                    });
-                    self.note_run(spec, failure);
-                    Ok(record)
-                }
-                Err(e) => {
-                    total += started.elapsed();
-                    let why = format!("{e:#}");
-                    self.note_run(spec, Some(why.clone()));
-                    Err(why)
-                }
-            };
-            if report {
-                self.keep(config, spec, result);
+        group: &str,
+        reps: u32,
+        points: &[(&Server, SweepConfig, PointSpec)],
+    ) {
+        let started = Instant::now();
+        let mut runs = 0u64;
+        let mut objects = 0u64;
+        let mut batches = u64::MAX;
+        // A fixed shuffle per group and round: the same order on every machine.
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(
+            group.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            }),
+        );
+        let total = u64::from(reps) * points.len() as u64;
+        // What clients under test are told about each other server, made once (the CA file
+        // of a child mock is written then, before any run holds descriptors).
+        let mut others: Vec<(*const Server, Service, Option<CaFile>)> = Vec::new();
+        for (server, config, _) in points {
+            let key: *const Server = *server;
+            if !std::ptr::eq(key, &self.server) && !others.iter().any(|(k, ..)| *k == key) {
+                let (service, ca) = server.service(config.credentials).expect("the service");
+                others.push((key, service, ca));
             }
         }
-        total
+        for round in 0..reps {
+            let mut order: Vec<usize> = (0..points.len()).collect();
+            order.shuffle(&mut rng);
+            for i in order {
+                let (server, config, spec) = &points[i];
+                let seed = config.seed ^ (u64::from(round) << 32) ^ i as u64;
+                // Every point of a round gets the same server draws (common random numbers).
+                let server_seed = config.seed ^ (u64::from(round) << 32);
+                let t = Instant::now();
+                let key: *const Server = *server;
+                let service = others
+                    .iter()
+                    .find(|(k, ..)| *k == key)
+                    .map_or(&self.service, |(_, service, _)| service);
+                let line = self.run_point(server, service, config, spec, seed, server_seed);
+                runs += 1;
+                objects += config.objects;
+                let steady = (config.objects - config.startup_objects(spec.batch))
+                    .div_ceil(u64::from(spec.batch.max(1)));
+                batches = batches.min(steady);
+                eprintln!(
+                    "{group} [{runs}/{total}] {} #{}: {line} ({:.1} s)",
+                    spec.label(),
+                    round + 1,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        }
+        self.timings.borrow_mut().push(GroupTiming {
+            group: group.to_owned(),
+            points: points.len(),
+            runs,
+            objects,
+            steady_batches: if batches == u64::MAX { 0 } else { batches },
+            wall: started.elapsed(),
+        });
+    }
+
+    /// One run of `spec` against `server`, kept for poolsweep's report; returns a line saying
+    /// what it measured.
+    fn run_point(
+        &self,
+        server: &Server,
+        service: &Service,
+        config: &SweepConfig,
+        spec: &PointSpec,
+        seed: u64,
+        server_seed: u64,
+    ) -> String {
+        let result = match spec.sdk {
+            Sdk::Poolsweep => server
+                .client_config(config.credentials)
+                .map(PoolsweepClient::new)
+                .and_then(|sut| {
+                    self.run_once(config, server, service, &sut, spec, seed, server_seed)
+                }),
+            Sdk::JsV3 => match self.js_v3.as_ref() {
+                Some(sut) => self.run_once(config, server, service, sut, spec, seed, server_seed),
+                None => Err(anyhow::anyhow!("js-v3 cannot run here")),
+            },
+            Sdk::RustSdk => self.run_once(
+                config,
+                server,
+                service,
+                &RustSdkClient,
+                spec,
+                seed,
+                server_seed,
+            ),
+        };
+        let (line, result) = match result {
+            Ok(record) => {
+                let acknowledged = record.repetition.succeeded + record.startup.succeeded;
+                let errors = &record.repetition.errors;
+                // Failed requests are a scenario's finding where it measures them (EMFILE past
+                // a descriptor limit, SlowDown once retries run out), not a failed point.
+                let expected = errors_expected(config);
+                let failure = record.failure.clone().or_else(|| {
+                    (acknowledged != config.objects && !expected && !record.cut_by_budget).then(
+                        || {
+                            format!(
+                                "{acknowledged} of {} objects acknowledged ({errors:?})",
+                                config.objects
+                            )
+                        },
+                    )
+                });
+                let mut line = format!("{:.0} objects/s", record.repetition.objects_per_s());
+                if record.cut_by_budget {
+                    line.push_str(", cut by the time budget");
+                }
+                if errors.total > 0 {
+                    line.push_str(&format!(", {} failed requests", errors.total));
+                }
+                if let Some(f) = &failure {
+                    line.push_str(&format!(", FAILED: {f}"));
+                }
+                self.note_run(spec, config, failure);
+                (line, Ok(record))
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                self.note_run(spec, config, Some(why.clone()));
+                (format!("FAILED: {why}"), Err(why))
+            }
+        };
+        self.keep(config, spec, result);
+        line
     }
 
     /// One run of `spec` on `sut`.
+    #[allow(clippy::too_many_arguments)]
     fn run_once<C: ClientUnderTest>(
         &self,
         config: &SweepConfig,
@@ -274,6 +382,7 @@ impl Bench {
         sut: &C,
         spec: &PointSpec,
         seed: u64,
+        server_seed: u64,
     ) -> anyhow::Result<RunRecord> {
         self.rt.block_on(run_once(
             config,
@@ -282,12 +391,12 @@ impl Bench {
             sut,
             spec,
             seed,
-            seed,
+            server_seed,
             &mut |_| {},
         ))
     }
 
-    /// Keeps `run` as one of the point's last [`REPORT_RUNS`] runs.
+    /// Keeps `run` as one of the point's runs.
     fn keep(&self, config: &SweepConfig, spec: &PointSpec, run: Result<RunRecord, String>) {
         let mut points = self.points.borrow_mut();
         let i = match points
@@ -299,21 +408,20 @@ impl Bench {
                 points.push(Kept {
                     config: config.clone(),
                     spec: spec.clone(),
-                    runs: VecDeque::with_capacity(REPORT_RUNS),
+                    runs: Vec::new(),
                 });
                 points.len() - 1
             }
         };
-        let runs = &mut points[i].runs;
-        if runs.len() == REPORT_RUNS {
-            runs.pop_front();
-        }
-        runs.push_back(run);
+        points[i].runs.push(run);
     }
 
     /// Counts one run of `spec`, failed with `failure` if it is set.
-    fn note_run(&self, spec: &PointSpec, failure: Option<String>) {
-        let label = spec.label();
+    fn note_run(&self, spec: &PointSpec, config: &SweepConfig, failure: Option<String>) {
+        let label = match &config.scenario {
+            Some(s) => format!("{} [{s}]", spec.label()),
+            None => spec.label(),
+        };
         let mut failures = self.failures.borrow_mut();
         let known = failures.iter_mut().find(|f| f.label == label);
         match (known, failure) {
@@ -322,7 +430,6 @@ impl Bench {
                 f.failed += u64::from(failure.is_some());
             }
             (None, Some(first)) => {
-                eprintln!("\npoolsweep: point {label} failed: {first}");
                 failures.push(Failure {
                     label,
                     failed: 1,
@@ -334,8 +441,41 @@ impl Bench {
         }
     }
 
-    /// After the reports are written: lists the points that failed and exits with status 1
-    /// if there are any.
+    /// Prints each group's wall time and work (runs, objects, the shortest steady window in
+    /// batches) and the total, so that a run's time can be judged on any machine.
+    pub(crate) fn print_timings(&self) {
+        let timings = self.timings.borrow();
+        eprintln!("\ncargo bench: time per group (wall clock; steady window = its fewest batches)");
+        let mut total = Duration::ZERO;
+        let (mut runs, mut objects) = (0, 0);
+        for t in timings.iter() {
+            eprintln!(
+                "  {:<28} {:>3} points {:>4} runs {:>7} objects  steady >= {:>2} batches  {:>6.1} s",
+                t.group,
+                t.points,
+                t.runs,
+                t.objects,
+                t.steady_batches,
+                t.wall.as_secs_f64()
+            );
+            total += t.wall;
+            runs += t.runs;
+            objects += t.objects;
+        }
+        eprintln!(
+            "  {:<28} {:>3}        {:>4} runs {:>7} objects                      {:>6.1} s (since start: {:.1} s)",
+            "total",
+            "",
+            runs,
+            objects,
+            total.as_secs_f64(),
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// After the reports are written: lists the points that failed (a run could not be
+    /// measured: the client could not run it, or objects were not acknowledged where the
+    /// scenario does not measure failed requests) and exits with status 1 if there are any.
     pub(crate) fn exit_if_failed(&self) {
         let failures = self.failures.borrow();
         if failures.is_empty() {
@@ -344,52 +484,11 @@ impl Bench {
         eprintln!("\npoolsweep: {} point(s) failed:", failures.len());
         for f in failures.iter() {
             eprintln!(
-                "  {}: {} of {} runs failed since its first failure; first: {}",
+                "  {}: {} of {} runs failed; first: {}",
                 f.label, f.failed, f.runs, f.first
             );
         }
         std::process::exit(1);
-    }
-
-    /// Runs `spec` once against `server` outside criterion (seed `seed`), kept for
-    /// poolsweep's report like a timed run; returns the steady window's time.
-    pub(crate) fn time_run(
-        &self,
-        server: &Server,
-        config: &SweepConfig,
-        spec: &PointSpec,
-        seed: u64,
-    ) -> Duration {
-        self.time_from(server, config, spec, seed << 16, 1, true)
-    }
-
-    /// Benchmarks `spec` in `group` under `id`.
-    pub(crate) fn bench(
-        &self,
-        group: &mut BenchmarkGroup<'_, WallTime>,
-        id: BenchmarkId,
-        server: &Server,
-        config: &SweepConfig,
-        spec: &PointSpec,
-        report: bool,
-    ) {
-        group.bench_function(id, |b| {
-            b.iter_custom(|iters| self.time(server, config, spec, iters, report));
-        });
-    }
-
-    /// A group tuned for whole workloads: flat sampling, 10 samples.
-    pub(crate) fn group<'a>(
-        &self,
-        c: &'a mut criterion::Criterion,
-        name: &str,
-    ) -> BenchmarkGroup<'a, WallTime> {
-        let mut g = c.benchmark_group(name);
-        g.sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(2));
-        g
     }
 
     /// Where criterion writes (`$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
@@ -431,10 +530,7 @@ impl Bench {
             sdks: self.sdks(),
             ..config.clone()
         };
-        let mut config = serde_json::to_value(&config).unwrap_or_default();
-        if let Some(config) = config.as_object_mut() {
-            config.insert("repetitions".to_owned(), REPORT_RUNS_NOTE.into());
-        }
+        let config = serde_json::to_value(&config).unwrap_or_default();
         let meta = poolsweep::results::Meta::collect(
             config,
             serde_json::json!({ PROFILE: profile }),
@@ -452,7 +548,9 @@ impl Bench {
                         Err(why) => acc.fail(why),
                     }
                 }
-                acc.point(&k.config)
+                let mut point = acc.point(&k.config);
+                point.errors_expected = errors_expected(&k.config);
+                point
             })
             .collect();
         run.recommendations = poolsweep::analysis::recommend(&run.points);
@@ -461,11 +559,9 @@ impl Bench {
             eprintln!("poolsweep report: writing {}: {e}", json.display());
             return;
         }
-        let criterion_index = Self::criterion_home().join("report/index.html");
-        match poolsweep::report::render(&run, &dir, Some(&criterion_index)) {
+        match poolsweep::report::render(&run, &dir, None) {
             Ok(files) => {
                 println!("\npoolsweep report: {}", files.index.display());
-                println!("repetitions: {REPORT_RUNS_NOTE}");
             }
             Err(e) => eprintln!("poolsweep report: {e}"),
         }
