@@ -355,9 +355,18 @@ fn a_real_step_is_still_found_under_drift() {
 }
 
 /// A point below the best in every round is a fall-off even when the load moved more between
-/// rounds than the drop; one that is below in some rounds only is not.
+/// rounds than the drop; one that is below in some rounds only is not, nor one within the
+/// knee's margin of the best in one round (the quick sweep's ∞ at 92, 94 and 98.5 % of 32).
 #[test]
 fn a_falloff_is_read_round_by_round() {
+    let points = curve(&[
+        (Some(16), &[231.0, 279.0, 250.0]),
+        (Some(32), &[277.0, 325.0, 338.0]),
+        (None, &[256.0, 305.0, 333.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, Some(32));
+    assert_eq!(r.falloff, None, "{}", r.reason);
     let points = curve(&[
         (Some(10), &[500.0, 600.0, 450.0]),
         (Some(50), &[2000.0, 2400.0, 1800.0]),
