@@ -465,7 +465,13 @@ fn route(
 ///
 /// The body is boxed once here, with its pacing when it has bytes still to come: hyper's
 /// `Incoming` from the connection, or the router's [`Body`].
-pub async fn handle<B>(app: Arc<App>, req: Request<B>) -> Response<Body>
+///
+/// Everything before the operation that does not wait (routing, the signature, the rate
+/// limit and the fault dice) runs when this is called; the future returned holds the routed
+/// request once and the operation's future, which borrows it. (An `async fn` would keep a
+/// copy of each argument and of each value moved on, at every level: a future three times as
+/// large, moved whole when a request starts.)
+pub fn handle<B>(app: Arc<App>, req: Request<B>) -> impl Future<Output = Response<Body>> + Send
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: Into<axum::BoxError>,
@@ -498,7 +504,7 @@ where
         .filter(|p| p.needs_rng())
         .map(|p| p.rng(seq));
     let mut fault = None;
-    let (op, result) = match prepare(&app, parts, id.clone()) {
+    let (op, mut prepared) = match prepare(&app, parts, id.clone()) {
         Err((op, e)) => (op, Err(e)),
         Ok((op, s3req)) => {
             let admitted = match profile.as_deref() {
@@ -509,27 +515,49 @@ where
                 Err(e) => (op, Err(e)),
                 Ok(f) => {
                     fault = f;
-                    if let (Some(Fault::Stall), Some(p)) = (fault, profile.as_deref()) {
-                        app.metrics.fault(FaultKind::Stall);
-                        tokio::time::sleep(Duration::from_millis(p.faults.stall_ms)).await;
-                    }
-                    (op, dispatch(&app, op, s3req, body).await)
+                    (op, Ok(s3req))
                 }
             }
         }
     };
-    // Time to first byte: after the operation (a write's upload has been received).
-    if let (Some(rng), Some(p)) = (rng.as_mut(), profile.as_deref()) {
-        let latency = if op.is_write() {
-            &p.write_latency
-        } else {
-            &p.read_latency
+    async move {
+        let result = match prepared {
+            Err(e) => Err(e),
+            Ok(ref mut s3req) => {
+                if let (Some(Fault::Stall), Some(p)) = (fault, profile.as_deref()) {
+                    app.metrics.fault(FaultKind::Stall);
+                    tokio::time::sleep(Duration::from_millis(p.faults.stall_ms)).await;
+                }
+                dispatch(&app, op, s3req, body).await
+            }
         };
-        let d = latency.sample(rng);
-        if !d.is_zero() {
-            tokio::time::sleep(d).await;
+        // Time to first byte: after the operation (a write's upload has been received).
+        if let (Some(rng), Some(p)) = (rng.as_mut(), profile.as_deref()) {
+            let latency = if op.is_write() {
+                &p.write_latency
+            } else {
+                &p.read_latency
+            };
+            let d = latency.sample(rng);
+            if !d.is_zero() {
+                tokio::time::sleep(d).await;
+            }
         }
+        finish(&app, &id, op, head, bandwidth, fault, result)
     }
+}
+
+/// The response to a request whose operation ended with `result`: an error rendered as S3's
+/// XML, the request ids, the count, and an injected reset or the response's pacing.
+fn finish(
+    app: &App,
+    id: &RequestId,
+    op: Operation,
+    head: bool,
+    bandwidth: Option<f64>,
+    fault: Option<Fault>,
+    result: S3Result<Response<Body>>,
+) -> Response<Body> {
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => {
@@ -543,7 +571,7 @@ where
                 );
             }
             let timed_out = e.code == "RequestTimeout";
-            let mut resp = e.into_response(&id, head);
+            let mut resp = e.into_response(id, head);
             if timed_out {
                 // S3 closes a connection whose upload stalled.
                 resp.headers_mut().insert(
@@ -686,29 +714,29 @@ fn prepare(
 async fn dispatch(
     app: &App,
     op: Operation,
-    req: S3Request,
+    req: &mut S3Request,
     body: Body,
 ) -> S3Result<Response<Body>> {
     use Operation as O;
     match op {
-        O::ListBuckets => bucket::list_buckets(app, &req),
-        O::CreateBucket => bucket::create_bucket(app, &req, body).await,
-        O::HeadBucket => bucket::head_bucket(app, &req),
-        O::DeleteBucket => bucket::delete_bucket(app, &req),
-        O::GetBucketLocation => bucket::get_bucket_location(app, &req),
-        O::ListObjectsV2 => list_objects_v2::handle(app, &req),
-        O::ListObjects => list_objects::handle(app, &req),
-        O::DeleteObjects => delete_object::delete_objects(app, &req, body).await,
-        O::PutObject => put_object::handle(app, &req, body).await,
-        O::GetObject => get_object::handle(app, &req, false),
-        O::HeadObject => get_object::handle(app, &req, true),
-        O::DeleteObject => delete_object::delete_object(app, &req),
-        O::CopyObject => copy_object::handle(app, &req),
-        O::CreateMultipartUpload => multipart::create(app, &req),
-        O::UploadPart => multipart::upload_part(app, &req, body).await,
+        O::ListBuckets => bucket::list_buckets(app, req),
+        O::CreateBucket => bucket::create_bucket(app, req, body).await,
+        O::HeadBucket => bucket::head_bucket(app, req),
+        O::DeleteBucket => bucket::delete_bucket(app, req),
+        O::GetBucketLocation => bucket::get_bucket_location(app, req),
+        O::ListObjectsV2 => list_objects_v2::handle(app, req),
+        O::ListObjects => list_objects::handle(app, req),
+        O::DeleteObjects => delete_object::delete_objects(app, req, body).await,
+        O::PutObject => put_object::handle(app, req, body).await,
+        O::GetObject => get_object::handle(app, req, false),
+        O::HeadObject => get_object::handle(app, req, true),
+        O::DeleteObject => delete_object::delete_object(app, req),
+        O::CopyObject => copy_object::handle(app, req),
+        O::CreateMultipartUpload => multipart::create(app, req),
+        O::UploadPart => multipart::upload_part(app, req, body).await,
         O::CompleteMultipartUpload => complete_boxed(app, req, body).await,
-        O::AbortMultipartUpload => multipart::abort(app, &req),
-        O::ListParts => multipart::list_parts(app, &req),
+        O::AbortMultipartUpload => multipart::abort(app, req),
+        O::ListParts => multipart::list_parts(app, req),
         O::Admin | O::Credentials | O::Unknown => Err(S3Error::not_implemented()),
     }
 }
@@ -716,11 +744,11 @@ async fn dispatch(
 /// CompleteMultipartUpload's future, boxed where it is made: it is three times a PutObject's,
 /// and inline it would make every request's future as large (that future is moved whole when
 /// a request starts).
-fn complete_boxed(
-    app: &App,
-    req: S3Request,
+fn complete_boxed<'a>(
+    app: &'a App,
+    req: &'a mut S3Request,
     body: Body,
-) -> std::pin::Pin<Box<dyn Future<Output = S3Result<Response<Body>>> + Send + '_>> {
+) -> std::pin::Pin<Box<dyn Future<Output = S3Result<Response<Body>>> + Send + 'a>> {
     Box::pin(multipart::complete(app, req, body))
 }
 

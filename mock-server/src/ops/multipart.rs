@@ -263,17 +263,17 @@ fn object_checksum(
 
 pub(super) async fn complete(
     app: &App,
-    mut req: S3Request,
+    req: &mut S3Request,
     body: Body,
 ) -> S3Result<Response<Body>> {
     let bucket = app.store.bucket(&req.bucket)?;
-    let id = upload_id(&req);
+    let id = upload_id(req);
     if let Some(done) = bucket.completed.get(&id)
         && done.value().key == req.key
     {
-        return Ok(completed_response(&req, done.value()));
+        return Ok(completed_response(req, done.value()));
     }
-    let upload = upload(&bucket, &req)?;
+    let upload = upload(&bucket, req)?;
     // Complete's `x-amz-checksum-*` headers describe the object, not the XML body: they are
     // taken aside before the body is read, so that they are not checked against the XML.
     let mut claimed = Vec::new();
@@ -282,7 +282,7 @@ pub(super) async fn complete(
             claimed.push((alg, String::from_utf8_lossy(v.as_bytes()).into_owned()));
         }
     }
-    let req = &req;
+    let req = &*req;
     let payload = input::read(app, req, body, false, false).await?;
     let request: CompleteMultipartUpload =
         parse_root(&payload.data, CompleteMultipartUpload::ROOT)?;
