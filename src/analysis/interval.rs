@@ -10,9 +10,10 @@
 //! what is left is the noise between the points themselves.
 //!
 //! With `n` rounds (3 by default) there are few ratios; the bootstrap makes no assumption
-//! about their distribution. With 3 its 95 % interval is the smallest to the largest ratio: a
-//! point is told apart from the best only if it was slower in every round. It underestimates
-//! the spread of tiny samples, which is why the knee also needs a practical margin to differ.
+//! about their distribution. With 3 its 95 % interval is the smallest to the largest ratio: the
+//! knee tells a point apart from the best only if it was more than the knee's margin slower in
+//! every round. It underestimates the spread of tiny samples, which is one reason the knee
+//! tests against a practical margin rather than against the best itself.
 //! Resampling uses a fixed seed, so the same numbers always give the same answer.
 
 use rand::{Rng as _, SeedableRng as _};
