@@ -42,8 +42,9 @@ pub struct BodyMd5 {
     last: Option<Arc<Remembered>>,
     /// Bytes so far, all equal to the start of `last` while `hasher` is `None`.
     len: usize,
-    /// Hashing, once the body departed from `last`.
-    hasher: Option<Md5>,
+    /// Hashing, once the body departed from `last` (boxed: the state is large, and every
+    /// body's future holds this).
+    hasher: Option<Box<Md5>>,
     /// The bytes so far, while the body may still be remembered.
     copy: Option<Vec<u8>>,
     /// Whether the body may be remembered (its declared length fits).
@@ -95,7 +96,7 @@ impl BodyMd5 {
                     copy.extend_from_slice(prefix);
                     self.copy = Some(copy);
                 }
-                self.hasher.insert(h)
+                self.hasher.insert(Box::new(h))
             }
         };
         hasher.update(d);

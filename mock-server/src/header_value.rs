@@ -38,6 +38,22 @@ pub(crate) fn shared(bytes: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_maybe_shared(cut).ok()
 }
 
+/// The decimal value `n` (a `Content-Length`), cut from this thread's chunk.
+pub(crate) fn number(n: u64) -> HeaderValue {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    shared(&digits[i..]).unwrap_or_else(|| HeaderValue::from(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +72,9 @@ mod tests {
             assert_eq!(v.as_bytes(), text.as_bytes());
         }
         assert!(shared(b"bad\nvalue").is_none());
+        for n in [0, 7, 10, 1024, 99_999, u64::MAX] {
+            assert_eq!(number(n), HeaderValue::from(n));
+        }
         let long = "x".repeat(LONGEST + 1);
         assert_eq!(shared(long.as_bytes()).unwrap().as_bytes(), long.as_bytes());
     }

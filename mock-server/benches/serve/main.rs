@@ -6,8 +6,10 @@
 //! and answers 200 with an ETag, [`floor`]), each a process of its own with one worker thread
 //! per core. Rounds alternate floor and mock, each on a fresh server; every round reports
 //! requests per second and the CPU time per request of the server process and of the client
-//! threads. The summary gives medians with their spread, and the mock/floor ratio (goal: at
-//! least 0.90 for PUT with auth off).
+//! threads. The summary gives medians with their spread, the mock/floor ratio (goal: at
+//! least 0.90 for PUT with auth off), and for each server the cores that it and the client
+//! kept busy, with what limited the rounds: the client's threads, the server's, or the cores
+//! both share on this machine.
 //!
 //! The client ([`load`]) is lean, so that the server saturates first: it sends the same
 //! pre-encoded (and pre-signed) request bytes again and again and skips responses without
@@ -360,6 +362,48 @@ fn time_rounds(scenarios: &[&Scenario], o: &Options) {
         "ratio: mock/floor requests per second (goal for put_1KiB: >= 0.90); the last column is \
          the servers' CPU per request and floor/mock"
     );
+    // What limited each server's rounds: its own worker threads, the client's threads, or the
+    // cores they share (both run on this machine).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
+    let server_threads = o.server_threads.map_or(cores, |n| n as f64);
+    let client_threads = match &o.client {
+        Client::Lean { threads } => *threads as f64,
+        // oha runs a tokio runtime with a worker per core.
+        Client::Oha(_) => cores,
+    };
+    println!(
+        "\nbusy cores (median over rounds: CPU per request x requests per second), of {cores} \
+         cores; server threads {server_threads}, client threads {client_threads}"
+    );
+    for (name, rounds) in &results {
+        for (target, rounds) in [Target::Floor, Target::Mock].iter().zip(rounds) {
+            let server = stats(rounds, |r| r.server_us * r.rps / 1e6).median;
+            let client = rounds
+                .iter()
+                .all(|r| r.client_us.is_some())
+                .then(|| stats(rounds, |r| r.client_us.unwrap_or(0.0) * r.rps / 1e6).median);
+            let verdict = match client {
+                Some(c) if c >= 0.9 * client_threads => {
+                    "client-bound: the client's threads were saturated"
+                }
+                _ if server >= 0.9 * server_threads => {
+                    "server-bound: its worker threads were saturated"
+                }
+                Some(c) if server + c >= 0.9 * cores => {
+                    "cores-bound: server and client together filled the cores (the client was not the bottleneck alone)"
+                }
+                Some(_) => {
+                    "neither saturated: the machine's other load or the connections' round trips limited it"
+                }
+                None => "client CPU unknown",
+            };
+            println!(
+                "{name:<15} {:<5} server {server:.2}  client {}  {verdict}",
+                target.name(),
+                client.map_or("?".to_owned(), |c| format!("{c:.2}")),
+            );
+        }
+    }
 }
 
 fn one_round(scenario: &Scenario, target: Target, o: &Options) -> Round {

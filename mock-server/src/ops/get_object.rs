@@ -256,7 +256,7 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
         HeaderMap::with_capacity(16 + object.headers.len() + object.metadata.len());
     let h = resp.headers_mut();
     object_headers(h, &object);
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::CONTENT_LENGTH, crate::header_value::number(len));
     if status == StatusCode::PARTIAL_CONTENT
         && let Ok(v) = HeaderValue::from_str(&format!(
             "bytes {start}-{}/{}",

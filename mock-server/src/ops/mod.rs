@@ -348,8 +348,9 @@ pub struct S3Request {
     pub query: Query,
     /// The request's id.
     pub id: RequestId,
-    /// The verified signature, when auth is on.
-    pub auth: Option<Verified>,
+    /// The verified signature, when auth is on (boxed: the request is held in every
+    /// request's future, and a signature is a third of its size).
+    pub auth: Option<Box<Verified>>,
 }
 
 impl S3Request {
@@ -679,7 +680,7 @@ fn prepare(
     let op = route(&parts.method, &bucket, &key, &query, &parts.headers).map_err(unknown)?;
     let auth = if app.config.auth {
         match sigv4::verify(&parts, &app.keys, std::time::SystemTime::now()) {
-            Ok(Some(v)) => Some(v),
+            Ok(Some(v)) => Some(Box::new(v)),
             Ok(None) => return Err((op, S3Error::access_denied())),
             Err(e) => {
                 let mut err = S3Error::new(e.status(), e.code(), e.message());
