@@ -50,9 +50,9 @@
 //! how many swept maxSockets values it moved, both read from the points by this version's
 //! rule (a base written by an older version is read again). A knee moves when a maxSockets is
 //! like the best in one run and not in the other; the move is **within the noise** when that
-//! point sits on the rule's line in both runs, and **beyond the noise** when its median
-//! per-round ratio to the best differs between the runs by more than the knee's 3 % margin and
-//! beyond the 95 % bootstrap interval of that difference ([`KneeChange`]). A move beyond the
+//! point sits on the rule's line in both runs, and **beyond the noise** when the two runs' 95 %
+//! bootstrap intervals of its per-round ratio to the best are more than the knee's 3 % margin
+//! apart ([`KneeChange`]). A move beyond the
 //! noise is a behaviour change, which fails the comparison unless
 //! [`CompareOptions::report_only_throughput`] (the knee is read from throughput). A client per
 //! request has no knee (maxSockets caps nothing): only its verdict is compared.
