@@ -25,8 +25,9 @@ struct Curve {
     shared: Vec<Option<u32>>,
     per_request: Vec<Option<u32>>,
     shared_handler: Vec<Option<u32>>,
-    /// Whether js-v3 runs this batch's shared and per-request points too.
-    js_v3: bool,
+    /// js-v3's shared maxSockets values; when empty, js-v3 runs nothing at this batch (else
+    /// also the per-request points).
+    js_v3_shared: Vec<Option<u32>>,
 }
 
 fn grid(scale: Scale) -> Vec<Curve> {
@@ -37,14 +38,14 @@ fn grid(scale: Scale) -> Vec<Curve> {
                 shared: vec![Some(2), Some(5), Some(10), None],
                 per_request: vec![Some(1), Some(50)],
                 shared_handler: vec![],
-                js_v3: true,
+                js_v3_shared: vec![Some(2), Some(5), Some(10), None],
             },
             Curve {
                 batch: 100,
                 shared: vec![Some(10), Some(25), Some(50), Some(100), None],
                 per_request: vec![Some(50)],
                 shared_handler: vec![Some(50)],
-                js_v3: true,
+                js_v3_shared: vec![Some(10), Some(25), Some(50), Some(100), None],
             },
         ],
         Scale::Quick => vec![
@@ -53,14 +54,14 @@ fn grid(scale: Scale) -> Vec<Curve> {
                 shared: vec![Some(5), None],
                 per_request: vec![None],
                 shared_handler: vec![None],
-                js_v3: true,
+                js_v3_shared: vec![None],
             },
             Curve {
                 batch: 100,
                 shared: vec![Some(25), None],
                 per_request: vec![],
                 shared_handler: vec![],
-                js_v3: false,
+                js_v3_shared: vec![],
             },
         ],
         Scale::Test => vec![
@@ -69,14 +70,14 @@ fn grid(scale: Scale) -> Vec<Curve> {
                 shared: vec![Some(1), Some(10), None],
                 per_request: vec![None],
                 shared_handler: vec![None],
-                js_v3: true,
+                js_v3_shared: vec![Some(1), Some(10), None],
             },
             Curve {
                 batch: 100,
                 shared: vec![Some(10), None],
                 per_request: vec![Some(50)],
                 shared_handler: vec![],
-                js_v3: true,
+                js_v3_shared: vec![Some(10), None],
             },
         ],
     }
@@ -98,15 +99,20 @@ pub(crate) fn define(b: &Bench) {
     for curve in grid(b.scale) {
         let config = b.config(objects(b.scale, curve.batch));
         for sdk in b.sdks() {
+            let shared = if sdk == Sdk::Poolsweep {
+                &curve.shared
+            } else {
+                &curve.js_v3_shared
+            };
             let modes = [
-                (ClientMode::Shared, &curve.shared),
+                (ClientMode::Shared, shared),
                 (ClientMode::PerRequest, &curve.per_request),
                 (ClientMode::SharedHandler, &curve.shared_handler),
             ];
             for (client, values) in modes {
                 // The shared-handler mode is poolsweep's alone in the bench (client_reuse).
                 if client == ClientMode::SharedHandler && sdk != Sdk::Poolsweep
-                    || sdk == Sdk::JsV3 && !curve.js_v3
+                    || sdk == Sdk::JsV3 && curve.js_v3_shared.is_empty()
                 {
                     continue;
                 }
