@@ -27,7 +27,7 @@ use poolsweep::modes::ClientMode;
 use poolsweep::sut::js_v3::{self, JsV3Client};
 use poolsweep::sut::rust_sdk::RustSdkClient;
 use poolsweep::sut::{CaFile, ClientUnderTest, CredentialKind, PoolsweepClient, Sdk, Service};
-use poolsweep::sweep::{PointAcc, PointSpec, RunRecord, Server, SweepConfig, run_once};
+use poolsweep::sweep::{PointAcc, PointSpec, RunRecord, Server, SweepConfig, run_once, run_seeds};
 use poolsweep::transport::PoolKind;
 use poolsweep::workload::Pattern;
 use rand::SeedableRng;
@@ -267,9 +267,7 @@ impl Bench {
             order.shuffle(&mut rng);
             for i in order {
                 let (server, config, spec) = &points[i];
-                let seed = config.seed ^ (u64::from(round) << 32) ^ i as u64;
-                // Every point of a round gets the same server draws (common random numbers).
-                let server_seed = config.seed ^ (u64::from(round) << 32);
+                let (seed, server_seed) = run_seeds(config.seed, round, i);
                 let t = Instant::now();
                 let key: *const Server = *server;
                 let service = others

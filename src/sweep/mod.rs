@@ -16,5 +16,6 @@ mod run;
 pub use child::{ChildMock, Hello, serve_child};
 pub use config::SweepConfig;
 pub use run::{
-    Event, External, PointAcc, PointSpec, RunRecord, Server, Summary, run_once, run_sweep,
+    Event, External, PointAcc, PointSpec, RunRecord, Server, Summary, run_once, run_seeds,
+    run_sweep,
 };

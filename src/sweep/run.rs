@@ -630,6 +630,14 @@ fn counter(m: &Map<String, Value>, key: &str) -> u64 {
     m.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// The seeds of one run: the client's (`seed`, own to the point `index` and the `round`) and
+/// the server's (`server_seed`, the same for every point of a round: common random numbers, so
+/// points are compared on the same latencies; each round draws others).
+pub fn run_seeds(base: u64, round: u32, index: usize) -> (u64, u64) {
+    let server_seed = base ^ (u64::from(round) << 32);
+    (server_seed ^ index as u64, server_seed)
+}
+
 /// Runs one point once, from a clean state: the embedded mock is reset (profile, connections,
 /// rate-limit budgets, random sequence seeded by `server_seed`, counters), then one run of the
 /// point's client drives the workload: its first batches are the **start-up** (the pool
@@ -827,10 +835,7 @@ pub async fn run_sweep<C: ClientUnderTest>(
                 spec,
                 repetition: round + 1,
             });
-            let seed = c.seed ^ (u64::from(round) << 32) ^ i as u64;
-            // Every point of a round gets the same server draws (common random numbers:
-            // points are compared on the same latencies), each round others.
-            let server_seed = c.seed ^ (u64::from(round) << 32);
+            let (seed, server_seed) = run_seeds(c.seed, round, i);
             let acc = &mut accs[i];
             // A run that fails is data: its point says why, and the sweep goes on.
             let (finished, failure) = match run_once(
