@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use hmac::{Hmac, Mac};
 use http::header::{AUTHORIZATION, DATE, HOST};
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -52,9 +52,10 @@ pub const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
 pub(crate) const EMPTY_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-const X_AMZ_DATE: &str = "x-amz-date";
-const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
-const X_AMZ_SECURITY_TOKEN: &str = "x-amz-security-token";
+// Names as constants: a lookup by `&str` parses and lowercases the name first.
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 
 const Q_ALGORITHM: &[u8] = b"X-Amz-Algorithm";
 const Q_CREDENTIAL: &[u8] = b"X-Amz-Credential";
@@ -309,38 +310,53 @@ impl std::error::Error for AuthError {}
 /// Derives the SigV4 signing key: the HMAC-SHA256 chain over `"AWS4" + secret`,
 /// `date` (`YYYYMMDD`), `region`, `service` and `"aws4_request"`.
 ///
-/// The key changes once a day per credential scope, so the last one derived on each thread is
-/// kept (as SDKs keep theirs): a request signed with the same secret and scope skips the four
-/// HMACs.
+/// Cached per thread (see [`signer`]).
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    thread_local! {
-        static LAST: std::cell::RefCell<(String, [u8; 32])> =
-            const { std::cell::RefCell::new((String::new(), [0; 32])) };
+    signer(secret, date, region, service).0
+}
+
+/// The signing key of [`signing_key`] and an HMAC keyed with it, ready for a string to sign.
+///
+/// The key changes once a day per credential scope, so the last one derived on each thread is
+/// kept (as SDKs keep theirs), with the HMAC's keyed state: a request signed with the same
+/// secret and scope skips the four HMACs of the derivation and the two blocks that key the
+/// HMAC of its string to sign.
+fn signer(secret: &str, date: &str, region: &str, service: &str) -> ([u8; 32], HmacSha256) {
+    /// The last key derived on this thread, and what it was derived from.
+    struct Last {
+        secret: String,
+        date: String,
+        region: String,
+        service: String,
+        key: [u8; 32],
+        mac: HmacSha256,
     }
-    let matches = |id: &str| {
-        // The cache id is secret, date, region and service joined by NUL bytes, which none of
-        // them can contain.
-        let mut parts = id.split('\0');
-        parts.next() == Some(secret)
-            && parts.next() == Some(date)
-            && parts.next() == Some(region)
-            && parts.next() == Some(service)
-    };
-    if let Some(key) = LAST.with_borrow(|(id, key)| matches(id).then_some(*key)) {
-        return key;
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
+    }
+    let hit = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|l| {
+                l.secret == secret && l.date == date && l.region == region && l.service == service
+            })
+            .map(|l| (l.key, l.mac.clone()))
+    });
+    if let Some(hit) = hit {
+        return hit;
     }
     let key = derive_signing_key(secret, date, region, service);
-    LAST.with_borrow_mut(|(id, k)| {
-        id.clear();
-        for (i, part) in [secret, date, region, service].into_iter().enumerate() {
-            if i > 0 {
-                id.push('\0');
-            }
-            id.push_str(part);
-        }
-        *k = key;
+    let mac = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
+    LAST.with_borrow_mut(|last| {
+        *last = Some(Last {
+            secret: secret.to_owned(),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+            key,
+            mac: mac.clone(),
+        });
     });
-    key
+    (key, mac)
 }
 
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
@@ -398,15 +414,15 @@ pub fn verify(
 }
 
 /// `AK/YYYYMMDD/region/service/aws4_request`.
-struct Credential {
-    access_key: String,
-    date: String,
-    region: String,
-    service: String,
+struct Credential<'a> {
+    access_key: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
 }
 
-impl Credential {
-    fn parse(value: &str) -> Option<Self> {
+impl<'a> Credential<'a> {
+    fn parse(value: &'a str) -> Option<Self> {
         let mut it = value.split('/');
         let access_key = it.next()?;
         let date = it.next()?;
@@ -424,24 +440,33 @@ impl Credential {
             return None;
         }
         Some(Self {
-            access_key: access_key.to_owned(),
-            date: date.to_owned(),
-            region: region.to_owned(),
-            service: service.to_owned(),
+            access_key,
+            date,
+            region,
+            service,
         })
     }
 
+    /// `YYYYMMDD/region/service/aws4_request`, in pieces.
+    fn scope_parts(&self) -> [&'a str; 6] {
+        [
+            self.date,
+            "/",
+            self.region,
+            "/",
+            self.service,
+            "/aws4_request",
+        ]
+    }
+
     fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        self.scope_parts().concat()
     }
 }
 
 /// The three components of an `Authorization: AWS4-HMAC-SHA256 ...` header.
 struct AuthorizationHeader<'a> {
-    credential: Credential,
+    credential: Credential<'a>,
     signed_headers: &'a str,
     signature: &'a str,
 }
@@ -502,10 +527,24 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError
 }
 
 fn valid_signed_headers(list: &str) -> bool {
-    !list.is_empty()
-        && list
-            .split(';')
-            .all(|h| !h.is_empty() && http::HeaderName::from_bytes(h.as_bytes()).is_ok())
+    !list.is_empty() && list.split(';').all(valid_header_name)
+}
+
+/// Whether `name` is a header name [`HeaderName::from_bytes`] accepts (a token of RFC 9110,
+/// at most 65,535 bytes), without making one: that allocates for every name it does not know.
+fn valid_header_name(name: &str) -> bool {
+    const TOKEN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'!' | b'#'..=b'\'' | b'*' | b'+');
+            t[b] |= matches!(c, b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+            b += 1;
+        }
+        t
+    };
+    !name.is_empty() && name.len() < 1 << 16 && name.bytes().all(|b| TOKEN[usize::from(b)])
 }
 
 fn verify_header(
@@ -532,28 +571,27 @@ fn verify_header(
 
     let (amz_date, request_time) = header_date(&parts.headers)?;
     let credential = &header.credential;
-    if amz_date[..8] != credential.date {
+    if amz_date[..8] != *credential.date {
         return Err(AuthError::AuthorizationHeaderMalformed(
             "Invalid credential date. Date is not the same as X-Amz-Date.".to_owned(),
         ));
     }
     let secret = lookup
-        .secret_for(&credential.access_key)
-        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.clone()))?;
+        .secret_for(credential.access_key)
+        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.to_owned()))?;
     if too_far_apart(request_time, now) {
         return Err(AuthError::RequestTimeTooSkewed {
-            request_time: amz_date,
+            request_time: amz_date.into_owned(),
             server_time: format_amz_date(now),
         });
     }
 
-    let key = signing_key(
+    let (key, mac) = signer(
         &secret,
-        &credential.date,
-        &credential.region,
-        &credential.service,
+        credential.date,
+        credential.region,
+        credential.service,
     );
-    let scope = credential.scope();
     check_signature(&SignatureCheck {
         parts,
         pairs,
@@ -561,19 +599,23 @@ fn verify_header(
         signed_headers: header.signed_headers,
         payload_hash: content_sha256,
         amz_date: &amz_date,
-        scope: &scope,
-        key: &key,
+        credential,
+        mac,
         provided: header.signature,
-        access_key: &credential.access_key,
     })?;
 
-    let chunk_signer = payload
-        .is_signed_streaming()
-        .then(|| ChunkSigner::new(key, amz_date, scope, header.signature));
+    let chunk_signer = payload.is_signed_streaming().then(|| {
+        ChunkSigner::new(
+            key,
+            amz_date.into_owned(),
+            credential.scope(),
+            header.signature,
+        )
+    });
     Ok(Verified {
-        access_key: credential.access_key.clone(),
-        region: credential.region.clone(),
-        service: credential.service.clone(),
+        access_key: credential.access_key.to_owned(),
+        region: credential.region.to_owned(),
+        service: credential.service.to_owned(),
         session_token: header_string(&parts.headers, X_AMZ_SECURITY_TOKEN),
         presigned: false,
         payload,
@@ -630,7 +672,7 @@ fn verify_presigned(
     let request_time = parse_amz_date(&date).ok_or_else(|| {
         query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     })?;
-    if date[..8] != credential.date {
+    if date[..8] != *credential.date {
         return Err(query_error(
             "Invalid credential date. Date is not the same as X-Amz-Date.",
         ));
@@ -651,8 +693,8 @@ fn verify_presigned(
     }
 
     let secret = lookup
-        .secret_for(&credential.access_key)
-        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.clone()))?;
+        .secret_for(credential.access_key)
+        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.to_owned()))?;
     if request_time
         .duration_since(now)
         .is_ok_and(|ahead| ahead > MAX_CLOCK_SKEW)
@@ -685,11 +727,11 @@ fn verify_presigned(
         },
     };
 
-    let key = signing_key(
+    let (_, mac) = signer(
         &secret,
-        &credential.date,
-        &credential.region,
-        &credential.service,
+        credential.date,
+        credential.region,
+        credential.service,
     );
     check_signature(&SignatureCheck {
         parts,
@@ -698,16 +740,15 @@ fn verify_presigned(
         signed_headers: &signed_headers,
         payload_hash,
         amz_date: &date,
-        scope: &credential.scope(),
-        key: &key,
+        credential: &credential,
+        mac,
         provided: &signature,
-        access_key: &credential.access_key,
     })?;
 
     Ok(Verified {
-        access_key: credential.access_key.clone(),
-        region: credential.region.clone(),
-        service: credential.service.clone(),
+        access_key: credential.access_key.to_owned(),
+        region: credential.region.to_owned(),
+        service: credential.service.to_owned(),
         session_token: get(Q_SECURITY_TOKEN)
             .or_else(|| header_string(&parts.headers, X_AMZ_SECURITY_TOKEN)),
         presigned: true,
@@ -724,35 +765,38 @@ struct SignatureCheck<'a> {
     signed_headers: &'a str,
     payload_hash: &'a str,
     amz_date: &'a str,
-    scope: &'a str,
-    key: &'a [u8; 32],
+    credential: &'a Credential<'a>,
+    /// HMAC-SHA256 keyed with the signing key.
+    mac: HmacSha256,
     provided: &'a str,
-    access_key: &'a str,
 }
 
+/// Rebuilds the canonical request and compares the signatures: the S3-exact form first, then
+/// the lenient ones (see the module's documentation).
+///
+/// One buffer holds the canonical request, then the string to sign, each hashed in one go;
+/// they are written out as strings only for the error of a signature that matched no form.
 fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
     let raw_path = match c.parts.uri.path() {
         "" => "/",
         p => p,
     };
     let canonical_path = canonical_uri(raw_path);
-    let mut paths = vec![canonical_path.as_str()];
-    if raw_path != canonical_path {
-        paths.push(raw_path);
-    }
-    let mut queries = vec![canonical_query(c.pairs, c.presigned, false)];
-    if c.pairs
+    let lenient_path = (raw_path != canonical_path).then_some(raw_path);
+    let query = canonical_query(c.pairs, c.presigned, false);
+    let lenient_query = c
+        .pairs
         .iter()
         .any(|(k, v)| k.contains('+') || v.contains('+'))
-    {
-        queries.push(canonical_query(c.pairs, c.presigned, true));
-    }
+        .then(|| canonical_query(c.pairs, c.presigned, true));
     let headers = canonical_headers(c.parts, c.signed_headers);
 
-    let mut first = None;
-    for (lenient_path, path) in paths.iter().enumerate() {
-        for (plus_as_space, query) in queries.iter().enumerate() {
-            let creq = canonical_request(
+    let mut buf = Vec::with_capacity(headers.len() + raw_path.len() + query.len() + 256);
+    let paths = std::iter::once(&*canonical_path).chain(lenient_path);
+    for (lenient_path, path) in paths.enumerate() {
+        let queries = std::iter::once(query.as_str()).chain(lenient_query.as_deref());
+        for (plus_as_space, query) in queries.enumerate() {
+            let creq = canonical_request_parts(
                 c.parts.method.as_str(),
                 path,
                 query,
@@ -760,9 +804,20 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
                 c.signed_headers,
                 c.payload_hash,
             );
-            let sts = string_to_sign(c.amz_date, c.scope, &creq);
-            let signature = hex::encode(hmac_sha256(c.key, sts.as_bytes()));
-            if ct_eq(signature.as_bytes(), c.provided.as_bytes()) {
+            buf.clear();
+            for part in creq {
+                buf.extend_from_slice(part);
+            }
+            let creq_hash = hex32(&Sha256::digest(&buf).into());
+            let creq_hash = std::str::from_utf8(&creq_hash).unwrap_or_default();
+            buf.clear();
+            for part in string_to_sign_parts(c.amz_date, c.credential, creq_hash) {
+                buf.extend_from_slice(part.as_bytes());
+            }
+            let mut mac = c.mac.clone();
+            mac.update(&buf);
+            let signature = hex32(&mac.finalize().into_bytes().into());
+            if ct_eq(&signature, c.provided.as_bytes()) {
                 if lenient_path + plus_as_space > 0 {
                     // Accepted where the canonical form S3 documents did not match: say so to
                     // whoever debugs a client against the mock.
@@ -774,13 +829,23 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
                 }
                 return Ok(());
             }
-            first.get_or_insert((creq, sts));
         }
     }
-    let (creq, sts) = first.unwrap_or_default();
+    // What S3 reports: the S3-exact canonical request and string to sign.
+    let creq = canonical_request_parts(
+        c.parts.method.as_str(),
+        &canonical_path,
+        &query,
+        &headers,
+        c.signed_headers,
+        c.payload_hash,
+    )
+    .concat();
+    let creq_hash = sha256_hex(&creq);
+    let sts = string_to_sign_parts(c.amz_date, c.credential, &creq_hash).concat();
     Err(AuthError::SignatureDoesNotMatch(Box::new(
         SignatureMismatch {
-            access_key: c.access_key.to_owned(),
+            access_key: c.credential.access_key.to_owned(),
             signature_provided: c.provided.to_owned(),
             string_to_sign: sts,
             canonical_request: String::from_utf8_lossy(&creq).into_owned(),
@@ -788,40 +853,73 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
     )))
 }
 
-fn canonical_request(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &[u8],
-    signed_headers: &str,
-    payload_hash: &str,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(
-        method.len() + path.len() + query.len() + headers.len() + signed_headers.len() + 80,
-    );
-    for part in [method, path, query] {
-        out.extend_from_slice(part.as_bytes());
-        out.push(b'\n');
+/// The canonical request, in pieces.
+fn canonical_request_parts<'a>(
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    headers: &'a [u8],
+    signed_headers: &'a str,
+    payload_hash: &'a str,
+) -> [&'a [u8]; 11] {
+    [
+        method.as_bytes(),
+        b"\n",
+        path.as_bytes(),
+        b"\n",
+        query.as_bytes(),
+        b"\n",
+        headers,
+        b"\n",
+        signed_headers.as_bytes(),
+        b"\n",
+        payload_hash.as_bytes(),
+    ]
+}
+
+/// The string to sign, in pieces.
+fn string_to_sign_parts<'a>(
+    amz_date: &'a str,
+    credential: &Credential<'a>,
+    canonical_request_hash: &'a str,
+) -> [&'a str; 12] {
+    let [d, s1, r, s2, s, end] = credential.scope_parts();
+    [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
+        d,
+        s1,
+        r,
+        s2,
+        s,
+        end,
+        "\n",
+        canonical_request_hash,
+    ]
+}
+
+/// Lowercase hex of a SHA-256 digest.
+fn hex32(digest: &[u8; 32]) -> [u8; 64] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0; 64];
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0xF)];
     }
-    out.extend_from_slice(headers);
-    out.push(b'\n');
-    out.extend_from_slice(signed_headers.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(payload_hash.as_bytes());
     out
 }
 
-fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &[u8]) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request)
-    )
-}
-
 /// The path percent-decoded, then every byte but unreserved ones and `/` encoded.
-fn canonical_uri(raw_path: &str) -> String {
+/// A path of unreserved bytes and `/` only is its own canonical form (borrowed).
+fn canonical_uri(raw_path: &str) -> std::borrow::Cow<'_, str> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if raw_path.bytes().all(|b| b == b'/' || unreserved(b)) {
+        return std::borrow::Cow::Borrowed(raw_path);
+    }
     let decoded: Vec<u8> = percent_decode(raw_path.as_bytes()).collect();
-    percent_encode(&decoded, ENCODE_PATH).to_string()
+    percent_encode(&decoded, ENCODE_PATH).to_string().into()
 }
 
 /// Splits a raw query into raw `(key, value)` pairs; empty pieces are dropped
@@ -873,20 +971,20 @@ fn canonical_query(pairs: &[(&str, &str)], presigned: bool, plus_as_space: bool)
 
 /// `name:value\n` for each signed header, in the order listed.
 fn canonical_headers(parts: &Parts, signed_headers: &str) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(512);
     for name in signed_headers.split(';') {
-        let name = name.to_ascii_lowercase();
-        out.extend_from_slice(name.as_bytes());
+        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
         out.push(b':');
         let mut any = false;
-        for value in parts.headers.get_all(name.as_str()) {
+        // A `&str` name is looked up lowercased.
+        for value in parts.headers.get_all(name) {
             if any {
                 out.push(b',');
             }
             any = true;
             push_trimmed(&mut out, value.as_bytes());
         }
-        if !any && name == HOST.as_str() {
+        if !any && name.eq_ignore_ascii_case(HOST.as_str()) {
             // HTTP/2 carries the host in `:authority`, which ends up in the URI.
             if let Some(authority) = parts.uri.authority() {
                 push_trimmed(&mut out, authority.as_str().as_bytes());
@@ -920,7 +1018,7 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
-fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+fn header_string(headers: &HeaderMap, name: HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -929,17 +1027,17 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The request time of header auth: `x-amz-date`, else `Date` (RFC 1123).
 /// Returns it in ISO 8601 basic form (as signed) and as a time.
-fn header_date(headers: &HeaderMap) -> Result<(String, SystemTime), AuthError> {
+fn header_date(headers: &HeaderMap) -> Result<(std::borrow::Cow<'_, str>, SystemTime), AuthError> {
     let denied = || AuthError::AccessDenied(NEEDS_DATE.to_owned());
     if let Some(value) = headers.get(X_AMZ_DATE) {
         let value = value.to_str().map_err(|_| denied())?.trim();
         let time = parse_amz_date(value).ok_or_else(denied)?;
-        return Ok((value.to_owned(), time));
+        return Ok((value.into(), time));
     }
     let value = headers.get(DATE).ok_or_else(denied)?;
     let value = value.to_str().map_err(|_| denied())?;
     let time = httpdate::parse_http_date(value.trim()).map_err(|_| denied())?;
-    Ok((format_amz_date(time), time))
+    Ok((format_amz_date(time).into(), time))
 }
 
 /// Parses `YYYYMMDD'T'HHMMSS'Z'`.

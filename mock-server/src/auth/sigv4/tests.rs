@@ -828,3 +828,25 @@ fn amz_dates() {
         assert_eq!(parse_amz_date(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn signed_header_names_are_valid_exactly_when_http_accepts_them() {
+    for b in 0..=255u8 {
+        let name = [b'x', b];
+        let as_str = std::str::from_utf8(&name);
+        let ours = as_str.is_ok_and(valid_header_name);
+        assert_eq!(
+            ours,
+            http::HeaderName::from_bytes(&name).is_ok(),
+            "byte {b:#04x}"
+        );
+    }
+    for len in [0, 1, 64, 65, (1 << 16) - 1, 1 << 16] {
+        let name = "a".repeat(len);
+        assert_eq!(
+            valid_header_name(&name),
+            http::HeaderName::from_bytes(name.as_bytes()).is_ok(),
+            "length {len}"
+        );
+    }
+}
