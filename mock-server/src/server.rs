@@ -351,12 +351,14 @@ fn route(
     if req.uri().path().starts_with("/__mock/") {
         req.extensions_mut().insert(Peer(peer));
         let call = router.clone().call(req);
-        Either::Left(async move {
+        // Boxed: the router's future holds the request, and inline it would make the future
+        // of every request (which hyper moves into place) as large.
+        Either::Left(Box::pin(async move {
             match call.await {
                 Ok(resp) => resp,
                 Err(never) => match never {},
             }
-        })
+        }))
     } else {
         let method = req.method().clone();
         // Boxed once here rather than moved through every layer above: an S3 request's
