@@ -64,6 +64,7 @@ impl Deadline {
             deadline: self,
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             armed: None,
+            registered: None,
         }
     }
 }
@@ -143,6 +144,9 @@ pub struct Drive<'a> {
     sleep: Pin<Box<tokio::time::Sleep>>,
     /// When `sleep` fires, if armed.
     armed: Option<Instant>,
+    /// The waker `sleep` was last polled with since it was armed: while it has not fired, it
+    /// wakes that one, and polling it again with the same one changes nothing.
+    registered: Option<Waker>,
 }
 
 impl Future for Drive<'_> {
@@ -159,10 +163,25 @@ impl Future for Drive<'_> {
             if this.armed.is_none_or(|armed| armed > due) {
                 this.sleep.as_mut().reset(due.into());
                 this.armed = Some(due);
+                this.registered = None;
+            } else if !this.sleep.is_elapsed()
+                && this
+                    .registered
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                // Armed, not fired, and it wakes this task when it fires: as a poll would
+                // leave it (tokio's poll registers the waker and checks the state, once per
+                // poll of the connection's task, which is once or twice per request).
+                return Poll::Pending;
             }
             match this.sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    this.registered = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
                 Poll::Ready(()) => {
+                    this.registered = None;
                     if this.armed.take().is_some_and(|armed| armed >= due) {
                         slot.fired = true;
                         if let Some(waker) = slot.waker.take() {
