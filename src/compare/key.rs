@@ -185,15 +185,7 @@ impl GroupKey {
             raw.push('-');
             raw.push_str(s);
         }
-        let mut out = String::with_capacity(raw.len());
-        for ch in raw.chars() {
-            if ch.is_ascii_alphanumeric() {
-                out.push(ch.to_ascii_lowercase());
-            } else if !out.ends_with('-') {
-                out.push('-');
-            }
-        }
-        out.trim_matches('-').to_owned()
+        crate::report::slug(&raw)
     }
 }
 

@@ -26,6 +26,7 @@
 
 mod charts;
 mod group;
+pub(crate) use group::slug;
 mod page;
 mod sdks;
 

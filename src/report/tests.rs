@@ -297,6 +297,31 @@ fn every_group_gets_charts_and_the_page_says_so() {
 }
 
 #[test]
+fn long_scenario_texts_get_short_distinct_chart_names() {
+    let out = TempDir::new("report-long-names");
+    let mut run = fixtures::small();
+    let long = "too many: bursts of 50 PUTs 80 ms apart, sockets closed after 40 ms idle: every \
+                burst pays its handshakes again (RSA-2048 as S3, the mock's on one core); latency"
+        .repeat(2);
+    // Two groups whose scenarios differ only at their ends.
+    for (i, p) in run.points.iter_mut().enumerate() {
+        p.scenario = Some(format!("{long} {}", if i < 5 { "one" } else { "two" }));
+    }
+    let files = render(&run, out.path(), None).unwrap();
+    assert!(files.charts.len() >= 10, "{:?}", files.charts);
+    let mut names = std::collections::BTreeSet::new();
+    for chart in &files.charts {
+        let name = chart.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(name.len() < 160, "{name}");
+        assert!(chart.is_file(), "{name}");
+        assert!(names.insert(name));
+    }
+    let html = std::fs::read_to_string(&files.index).unwrap();
+    assert!(html.contains("This run holds 2 groups"), "{html}");
+    assert_links_exist(&html, out.path());
+}
+
+#[test]
 fn text_from_the_file_is_escaped() {
     let out = TempDir::new("report-escape");
     let mut run = fixtures::small();
