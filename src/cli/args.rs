@@ -161,6 +161,14 @@ pub struct SweepArgs {
     /// Change every profile: the server closes connections idle this long (s3-like: 20,000).
     #[arg(long, value_name = "MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// Change every profile: the median of the time to first byte's log-normal part, reads
+    /// and writes, ms (s3-like: 12 and 20, after a fixed 2 and 4).
+    #[arg(long, value_name = "MS")]
+    pub ttfb_median_ms: Option<f64>,
+    /// Change every profile: the 99th percentile of that log-normal part, ms (s3-like: 60 and
+    /// 100).
+    #[arg(long, value_name = "MS")]
+    pub ttfb_p99_ms: Option<f64>,
     /// What this sweep shows, drawn on its charts and kept with its points.
     #[arg(long, value_name = "TEXT")]
     pub scenario: Option<String>,

@@ -59,6 +59,8 @@ struct SweepFile {
     write_rps: Option<f64>,
     read_rps: Option<f64>,
     idle_timeout_ms: Option<u64>,
+    ttfb_median_ms: Option<f64>,
+    ttfb_p99_ms: Option<f64>,
     scenario: Option<String>,
     client_threads: Option<usize>,
     keep_alive: Option<bool>,
@@ -325,6 +327,11 @@ impl TryFrom<&SweepArgs> for SweepPlan {
             .idle_timeout_ms
             .or(file.idle_timeout_ms)
             .or(o.idle_timeout_ms);
+        o.ttfb_median_ms = a
+            .ttfb_median_ms
+            .or(file.ttfb_median_ms)
+            .or(o.ttfb_median_ms);
+        o.ttfb_p99_ms = a.ttfb_p99_ms.or(file.ttfb_p99_ms).or(o.ttfb_p99_ms);
         if let Some(t) = a.scenario.clone().or(file.scenario) {
             c.scenario = Some(t);
         }
@@ -389,7 +396,7 @@ impl TryFrom<&SweepArgs> for SweepPlan {
                     );
                 }
                 if !c.profile_overrides.is_empty() {
-                    return Err("--write-rps, --read-rps and --idle-timeout-ms change the embedded mock's profile, not --endpoint".to_owned());
+                    return Err("--write-rps, --read-rps, --idle-timeout-ms and --ttfb-* change the embedded mock's profile, not --endpoint".to_owned());
                 }
                 c.profiles = vec!["external".to_owned()];
                 let roots = match &a.ca {

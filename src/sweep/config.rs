@@ -79,6 +79,11 @@ pub struct ProfileOverrides {
     pub read_rps: Option<f64>,
     /// The server closes keep-alive connections idle this long, ms (s3-like: 20,000).
     pub idle_timeout_ms: Option<u64>,
+    /// Median of the time to first byte's log-normal part, reads and writes, ms (s3-like:
+    /// 12 for reads, 20 for writes, after a fixed 2 and 4).
+    pub ttfb_median_ms: Option<f64>,
+    /// 99th percentile of that log-normal part, ms (s3-like: 60 for reads, 100 for writes).
+    pub ttfb_p99_ms: Option<f64>,
 }
 
 impl ProfileOverrides {
@@ -98,6 +103,12 @@ impl ProfileOverrides {
         }
         if let Some(v) = self.idle_timeout_ms {
             s.push_str(&format!(",idle-timeout-ms={v}"));
+        }
+        if let Some(v) = self.ttfb_median_ms {
+            s.push_str(&format!(",ttfb-median-ms={v}"));
+        }
+        if let Some(v) = self.ttfb_p99_ms {
+            s.push_str(&format!(",ttfb-p99-ms={v}"));
         }
         s
     }
@@ -120,6 +131,14 @@ impl ProfileOverrides {
         }
         if let Some(ms) = self.idle_timeout_ms {
             p.connections.idle_timeout_ms = ms;
+        }
+        for l in [&mut p.read_latency, &mut p.write_latency] {
+            if let Some(ms) = self.ttfb_median_ms {
+                l.median_ms = ms;
+            }
+            if let Some(ms) = self.ttfb_p99_ms {
+                l.p99_ms = ms;
+            }
         }
         p.name = self.label(name);
         Some(p)
@@ -207,6 +226,23 @@ impl SweepConfig {
         }
         if o.idle_timeout_ms == Some(0) {
             return Err("--idle-timeout-ms must be at least 1".to_owned());
+        }
+        for (flag, v) in [
+            ("--ttfb-median-ms", o.ttfb_median_ms),
+            ("--ttfb-p99-ms", o.ttfb_p99_ms),
+        ] {
+            if let Some(v) = v
+                && !(v >= 0.0 && v.is_finite())
+            {
+                return Err(format!("{flag} must be 0 or more milliseconds, not {v}"));
+            }
+        }
+        if let (Some(m), Some(q)) = (o.ttfb_median_ms, o.ttfb_p99_ms)
+            && q < m
+        {
+            return Err(format!(
+                "--ttfb-p99-ms {q} is below --ttfb-median-ms {m}: a 99th percentile is at least the median"
+            ));
         }
         match (self.pattern, self.rate_per_s) {
             (Pattern::Rate, None) => {
@@ -373,6 +409,16 @@ mod tests {
             .contains("--pause-ms")
         );
         assert!(bad(&|c| c.profile_overrides.write_rps = Some(0.0)).contains("--write-rps"));
+        assert!(
+            bad(&|c| c.profile_overrides.ttfb_median_ms = Some(-1.0)).contains("--ttfb-median-ms")
+        );
+        assert!(
+            bad(&|c| {
+                c.profile_overrides.ttfb_median_ms = Some(5.0);
+                c.profile_overrides.ttfb_p99_ms = Some(4.0);
+            })
+            .contains("below --ttfb-median-ms")
+        );
     }
 
     #[test]
@@ -389,6 +435,18 @@ mod tests {
         assert_eq!(p.connections.idle_timeout_ms, 200);
         p.validate().unwrap();
         assert_eq!(ProfileOverrides::default().label("ideal"), "ideal");
+        // A latency override changes the log-normal part of reads and writes, not the fixed.
+        let fast = ProfileOverrides {
+            ttfb_median_ms: Some(5.0),
+            ttfb_p99_ms: Some(12.0),
+            ..ProfileOverrides::default()
+        };
+        let p = fast.apply("s3-like").unwrap();
+        assert_eq!(p.name, "s3-like,ttfb-median-ms=5,ttfb-p99-ms=12");
+        for (l, fixed) in [(&p.read_latency, 2.0), (&p.write_latency, 4.0)] {
+            assert_eq!((l.fixed_ms, l.median_ms, l.p99_ms), (fixed, 5.0, 12.0));
+        }
+        p.validate().unwrap();
         assert!(o.apply("fast").is_none());
         // The start-up: two batches, never more than half the objects, none for a burst.
         let c = SweepConfig::default();

@@ -501,6 +501,14 @@ fn invalid_flags_are_rejected_before_any_work() {
         (&["--get-fraction", "0.5"][..], "--op mixed"),
         (&["--access-key", "x"][..], "--endpoint"),
         (&["--object-size", "big"][..], "size"),
+        (
+            &["--ttfb-median-ms", "9", "--ttfb-p99-ms", "5"][..],
+            "below --ttfb-median-ms",
+        ),
+        (
+            &["--endpoint", "https://127.0.0.1:9", "--ttfb-median-ms", "5"][..],
+            "not --endpoint",
+        ),
     ] {
         let out = dir.join("never.json");
         let o = poolsweep()
