@@ -53,6 +53,9 @@ pub enum Verdict {
     Flat,
     /// A client per request: maxSockets caps nothing; share one client instead.
     ShareClient,
+    /// A shared client measured at one maxSockets only: one value shows no knee, and the
+    /// recommendation says so instead of advising it.
+    Single,
 }
 
 /// Where throughput falls below the best, beyond the spread.
@@ -249,6 +252,10 @@ impl Recommendation {
             Verdict::Knee => display_max_sockets(self.knee_max_sockets).to_string(),
             Verdict::Flat => format!("{} (flat)", display_max_sockets(self.knee_max_sockets)),
             Verdict::ShareClient => "share a client".to_owned(),
+            Verdict::Single => format!(
+                "{} (only value)",
+                display_max_sockets(self.knee_max_sockets)
+            ),
         }
     }
 
@@ -442,8 +449,12 @@ fn recommend_curve(
         .map(|p| p.failure_summary());
     let rot = curve.iter().find(|p| p.max_sockets == Some(batch));
     let rot_v = rot.map(|p| p.objects_per_s.median);
+    let mut values: Vec<Option<u32>> = curve.iter().map(|p| p.max_sockets).collect();
+    values.dedup();
     let verdict = if client == ClientMode::PerRequest {
         Verdict::ShareClient
+    } else if values.len() == 1 {
+        Verdict::Single
     } else if flat {
         Verdict::Flat
     } else {
@@ -467,6 +478,7 @@ fn recommend_curve(
     };
     r.reason = match verdict {
         Verdict::ShareClient => share_client_reason(&r, &curve, best, in_group),
+        Verdict::Single => single_reason(&r, best),
         Verdict::Knee | Verdict::Flat => {
             knee_reason(&r, &curve, &ok, knee, best, falloff_failure.as_deref())
         }
@@ -565,12 +577,40 @@ fn knee_reason(
             " With one repetition the spread is unknown: only differences over 3 % count, and a fall-off is claimed only where requests fail.",
         );
     }
-    push_costs(&mut s, r, &k.to_string(), falloff_failure);
+    let measured_beyond = curve
+        .iter()
+        .any(|p| max_sockets_sort_key(p.max_sockets) > max_sockets_sort_key(knee.max_sockets));
+    push_costs(&mut s, r, &k.to_string(), falloff_failure, measured_beyond);
     push_rule(&mut s, r);
     s
 }
 
-fn push_costs(s: &mut String, r: &Recommendation, knee: &str, falloff_failure: Option<&str>) {
+/// One maxSockets measured: what it reached, and that a knee needs more values.
+fn single_reason(r: &Recommendation, only: &Point) -> String {
+    let k = display_max_sockets(only.max_sockets);
+    let mut values = vec![1, 5, r.batch / 2, r.batch];
+    values.retain(|&v| v > 0);
+    values.sort_unstable();
+    values.dedup();
+    let values: Vec<String> = values.iter().map(u32::to_string).collect();
+    let mut s = format!(
+        "Only maxSockets {k} was measured here: {:.0} objects/s over {}. One value shows no knee; \
+         measure several (e.g. --max-sockets {},inf) to find the smallest that reaches the best.",
+        only.objects_per_s.median,
+        repetitions_phrase(only),
+        values.join(","),
+    );
+    push_rule(&mut s, r);
+    s
+}
+
+fn push_costs(
+    s: &mut String,
+    r: &Recommendation,
+    knee: &str,
+    falloff_failure: Option<&str>,
+    measured_beyond: bool,
+) {
     let beyond_exists = !r.beyond_knee.is_empty();
     if beyond_exists {
         let list: Vec<String> = r.beyond_knee.iter().map(|c| c.kind.describe(c)).collect();
@@ -593,6 +633,8 @@ fn push_costs(s: &mut String, r: &Recommendation, knee: &str, falloff_failure: O
         } else {
             let _ = write!(s, " From {from} requests fail.");
         }
+    } else if !measured_beyond && r.verdict == Verdict::Knee {
+        let _ = write!(s, " Nothing above {knee} was measured.");
     } else if !beyond_exists && r.verdict == Verdict::Knee {
         let _ = write!(
             s,

@@ -260,6 +260,9 @@ pub(crate) fn knee_row(k: &KneeShift) -> KneeRow {
                 format!("{} (flat)", display_max_sockets(k.knee_max_sockets))
             }
             crate::analysis::Verdict::ShareClient => "share a client".to_owned(),
+            crate::analysis::Verdict::Single => {
+                format!("{} (only value)", display_max_sockets(k.knee_max_sockets))
+            }
         },
     };
     let shift = match (k.steps, &k.base, &k.new) {

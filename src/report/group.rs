@@ -289,7 +289,10 @@ impl Group<'_> {
                 let knees = run
                     .recommendations
                     .iter()
-                    .filter(|r| r.group == self.key && r.verdict != Verdict::ShareClient)
+                    .filter(|r| {
+                        r.group == self.key
+                            && !matches!(r.verdict, Verdict::ShareClient | Verdict::Single)
+                    })
                     .map(|r| Knee {
                         client: r.client.to_string(),
                         batch: r.batch,
@@ -314,7 +317,7 @@ impl Group<'_> {
                 let knee = |p: &Point| {
                     run.recommendations.iter().any(|r| {
                         r.group == self.key
-                            && r.verdict != Verdict::ShareClient
+                            && !matches!(r.verdict, Verdict::ShareClient | Verdict::Single)
                             && r.client == p.client
                             && r.batch == p.batch
                             && r.knee_max_sockets == p.max_sockets

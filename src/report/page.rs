@@ -398,6 +398,9 @@ fn rec_row(r: &Recommendation, points: &[Point]) -> RecRow {
         knee_tput: if share { obj_s(best) } else { obj_s(knee) },
         knee_pct: match (knee, best) {
             _ if share => "best of any maxSockets".to_owned(),
+            _ if r.verdict == crate::analysis::Verdict::Single => {
+                "the only value measured".to_owned()
+            }
             (Some(k), Some(b)) if b > 0.0 => format!("{:.0} % of best", 100.0 * k / b),
             _ => String::new(),
         },

@@ -156,7 +156,9 @@ impl Compared<'_> {
                                     .recommendations
                                     .iter()
                                     .find(|r| self.recommends(r, sdk, client, batch))
-                                    .filter(|r| r.verdict != Verdict::ShareClient)
+                                    .filter(|r| {
+                                        !matches!(r.verdict, Verdict::ShareClient | Verdict::Single)
+                                    })
                                     .map(|r| r.knee_max_sockets);
                                 Some(SdkCurve {
                                     sdk,

@@ -74,6 +74,51 @@ fn a_flat_curve_is_called_flat() {
     assert!(r.reason.starts_with("Flat:"), "{}", r.reason);
 }
 
+#[test]
+fn one_measured_value_is_no_knee_and_says_so() {
+    let points = curve(&[(Some(50), &[1000.0, 990.0, 1012.0])]);
+    let r = only(&points);
+    assert_eq!(r.verdict, Verdict::Single);
+    assert_eq!(r.knee_max_sockets, Some(50));
+    assert_eq!(r.setting(), "50 (only value)");
+    assert!(
+        r.reason
+            .starts_with("Only maxSockets 50 was measured here: 1000 objects/s"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("--max-sockets 1,5,50,100,inf"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        !r.reason.contains("smallest value that reaches"),
+        "{}",
+        r.reason
+    );
+    assert!(!r.reason.contains("cost nothing"), "{}", r.reason);
+    // Batch 100, maxSockets 50: the guide's rule was not measured.
+    assert!(r.reason.contains("was not measured"), "{}", r.reason);
+}
+
+#[test]
+fn a_knee_at_the_largest_value_measured_says_nothing_above_it_was() {
+    let points = curve(&[
+        (Some(10), &[500.0, 510.0, 490.0]),
+        (Some(50), &[1000.0, 990.0, 1012.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.verdict, Verdict::Knee);
+    assert_eq!(r.knee_max_sockets, Some(50));
+    assert!(
+        r.reason.contains("Nothing above 50 was measured."),
+        "{}",
+        r.reason
+    );
+    assert!(!r.reason.contains("cost nothing"), "{}", r.reason);
+}
+
 /// The example: a prefix write limit of 250/s, batch 100.
 #[test]
 fn a_throttled_curve_names_slowdown_and_p99_beyond_the_knee() {
