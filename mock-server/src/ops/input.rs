@@ -62,11 +62,16 @@ fn payload_mode(value: &str) -> S3Result<PayloadMode> {
 /// The payload mode of `req`: from its verified signature, else from `x-amz-content-sha256`.
 fn mode_of(req: &S3Request) -> S3Result<PayloadMode> {
     const CONTENT_SHA256: http::HeaderName = http::HeaderName::from_static("x-amz-content-sha256");
-    Ok(match (&req.auth, req.header(CONTENT_SHA256)) {
-        (Some(v), _) => v.payload.clone(),
-        (None, Some(h)) => payload_mode(h)?,
-        (None, None) => PayloadMode::Unsigned,
-    })
+    Ok(
+        match (
+            &req.auth,
+            req.known_header(super::Present::CONTENT_SHA256, CONTENT_SHA256),
+        ) {
+            (Some(v), _) => v.payload.clone(),
+            (None, Some(h)) => payload_mode(h)?,
+            (None, None) => PayloadMode::Unsigned,
+        },
+    )
 }
 
 /// Checks how the request declares its body before any of it is read, as S3 does; returns
@@ -112,7 +117,11 @@ fn declared_length(
     } else {
         None
     };
-    if object_data && !mode.is_streaming() && req.parts.headers.contains_key(TRANSFER_ENCODING) {
+    if object_data
+        && !mode.is_streaming()
+        && req.present.may_have(super::Present::TRANSFER_ENCODING)
+        && req.parts.headers.contains_key(TRANSFER_ENCODING)
+    {
         let mut e = S3Error::not_implemented();
         e.extra.push(("Header", "Transfer-Encoding".to_owned()));
         return Err(e);
@@ -175,6 +184,9 @@ impl From<ChunkedError> for S3Error {
 /// recorded answer in versity/versitygw#1161).
 fn announced_checksum(req: &S3Request) -> S3Result<Option<(Algorithm, Option<String>)>> {
     const TRAILER: http::HeaderName = http::HeaderName::from_static("x-amz-trailer");
+    if !req.present.may_have(super::Present::ANY_AMZ) {
+        return Ok(None);
+    }
     let headers = &req.parts.headers;
     let mut found = None;
     let mut count = 0;
@@ -281,7 +293,7 @@ async fn read_computing<'a>(
         return Err(S3Error::max_message_length_exceeded());
     }
     const CONTENT_MD5: http::HeaderName = http::HeaderName::from_static("content-md5");
-    let content_md5 = match req.header(CONTENT_MD5) {
+    let content_md5 = match req.known_header(super::Present::CONTENT_MD5, CONTENT_MD5) {
         Some(v) => Some(checksum::decode_content_md5(v).ok_or_else(S3Error::invalid_digest)?),
         None => None,
     };
@@ -414,6 +426,10 @@ pub(super) type Pairs = Vec<(String, String)>;
 /// One pass over the request's headers (a lookup per kept header hashed and probed five
 /// times on every PUT); each kept header's first value, in [`KEPT_HEADERS`]' order.
 pub(super) fn object_headers(req: &S3Request) -> (Pairs, Pairs) {
+    use super::Present;
+    if !req.present.may_have(Present::ANY_AMZ | Present::ANY_KEPT) {
+        return (Vec::new(), Vec::new());
+    }
     let mut kept: [Option<&http::HeaderValue>; 5] = [None; 5];
     let mut metadata = Vec::new();
     let mut last: Option<&http::HeaderName> = None;
@@ -460,8 +476,10 @@ mod object_header_tests {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
+        let parts = b.body(()).unwrap().into_parts().0;
         S3Request {
-            parts: b.body(()).unwrap().into_parts().0,
+            present: super::super::Present::of(&parts.headers),
+            parts,
             bucket: "b".to_owned(),
             key: "k".to_owned(),
             query: super::super::Query::default(),
@@ -506,6 +524,7 @@ mod object_header_tests {
             http::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
         );
         h.append("cache-control", http::HeaderValue::from_static("ok"));
+        req.present = super::super::Present::of(&req.parts.headers);
         assert!(object_headers(&req).0.is_empty());
         let req = request(&[("content-encoding", "aws-chunked")]);
         assert!(object_headers(&req).0.is_empty());

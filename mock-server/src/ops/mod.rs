@@ -351,6 +351,79 @@ pub struct S3Request {
     /// The verified signature, when auth is on (boxed: the request is held in every
     /// request's future, and a signature is a third of its size).
     pub auth: Option<Box<Verified>>,
+    /// Which of the headers that every request is asked about it carries.
+    pub present: Present,
+}
+
+/// Which of the headers that the request path asks about a request carries, found in one
+/// pass over its names: a header it lacks is then known absent without a lookup (each hashes
+/// the name, and the names asked about are mostly absent). A set bit only means "look it up":
+/// [`Present::ALL`] gives the answers of plain lookups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Present(u16);
+
+impl Present {
+    /// Every header may be present: every question is a lookup.
+    pub const ALL: Self = Self(u16::MAX);
+    /// `x-amz-copy-source`
+    pub const COPY_SOURCE: u16 = 1;
+    /// `if-match` or `if-none-match`
+    pub const CONDITIONAL: u16 = 1 << 1;
+    /// `transfer-encoding`
+    pub const TRANSFER_ENCODING: u16 = 1 << 2;
+    /// `x-amz-content-sha256`
+    pub const CONTENT_SHA256: u16 = 1 << 3;
+    /// `content-md5`
+    pub const CONTENT_MD5: u16 = 1 << 4;
+    /// `content-type`
+    pub const CONTENT_TYPE: u16 = 1 << 5;
+    /// Any `x-amz-*` header.
+    pub const ANY_AMZ: u16 = 1 << 6;
+    /// Any header stored with an object (`cache-control`, `content-disposition`,
+    /// `content-language`, `expires`, `content-encoding`).
+    pub const ANY_KEPT: u16 = 1 << 7;
+
+    /// The headers among `headers`' names.
+    pub fn of(headers: &HeaderMap) -> Self {
+        use http::header;
+        let mut bits = 0;
+        for name in headers.keys() {
+            let n = name.as_str();
+            bits |= if let Some(amz) = n.strip_prefix("x-amz-") {
+                Self::ANY_AMZ
+                    | match amz {
+                        "copy-source" => Self::COPY_SOURCE,
+                        "content-sha256" => Self::CONTENT_SHA256,
+                        _ => 0,
+                    }
+            } else if *name == header::CONTENT_LENGTH || *name == header::HOST {
+                0
+            } else if *name == header::IF_MATCH || *name == header::IF_NONE_MATCH {
+                Self::CONDITIONAL
+            } else if *name == header::TRANSFER_ENCODING {
+                Self::TRANSFER_ENCODING
+            } else if *name == header::CONTENT_TYPE {
+                Self::CONTENT_TYPE
+            } else if n == "content-md5" {
+                Self::CONTENT_MD5
+            } else if *name == header::CACHE_CONTROL
+                || *name == header::CONTENT_DISPOSITION
+                || *name == header::CONTENT_LANGUAGE
+                || *name == header::EXPIRES
+                || *name == header::CONTENT_ENCODING
+            {
+                Self::ANY_KEPT
+            } else {
+                0
+            };
+        }
+        Self(bits)
+    }
+
+    /// Whether the request may carry the header(s) of `bit` (false: it does not).
+    pub fn may_have(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
 }
 
 impl S3Request {
@@ -358,6 +431,16 @@ impl S3Request {
     /// parsing the name (a `&str` is parsed and lowercased on every call).
     pub fn header<K: http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
         header_str(&self.parts.headers, name)
+    }
+
+    /// As [`header`](Self::header), for a header of [`Present`] bit `bit`: no lookup when the
+    /// request has none.
+    pub fn known_header<K: http::header::AsHeaderName>(&self, bit: u16, name: K) -> Option<&str> {
+        if self.present.may_have(bit) {
+            self.header(name)
+        } else {
+            None
+        }
     }
 
     /// `/bucket/key`, for error resources.
@@ -403,6 +486,7 @@ fn route(
     key: &str,
     query: &Query,
     headers: &HeaderMap,
+    present: Present,
 ) -> S3Result<Operation> {
     use Operation as O;
     if bucket.is_empty() {
@@ -415,7 +499,7 @@ fn route(
         return Err(S3Error::not_implemented());
     }
     const COPY_SOURCE: http::HeaderName = http::HeaderName::from_static("x-amz-copy-source");
-    let copy = headers.contains_key(COPY_SOURCE);
+    let copy = present.may_have(Present::COPY_SOURCE) && headers.contains_key(COPY_SOURCE);
     if key.is_empty() {
         return match *method {
             Method::GET if query.get("list-type") == Some("2") => Ok(O::ListObjectsV2),
@@ -678,7 +762,7 @@ fn prepare(
     id: RequestId,
 ) -> Result<(Operation, S3Request), (Operation, S3Error, RequestId)> {
     match route_and_verify(app, &parts) {
-        Ok((op, bucket, key, query, auth)) => Ok((
+        Ok((op, bucket, key, query, auth, present)) => Ok((
             op,
             S3Request {
                 parts,
@@ -687,6 +771,7 @@ fn prepare(
                 query,
                 id,
                 auth,
+                present,
             },
         )),
         Err((op, e)) => Err((op, e, id)),
@@ -694,7 +779,14 @@ fn prepare(
 }
 
 /// A routed request's parts, and its verified signature.
-type Routed = (Operation, String, String, Query, Option<Box<Verified>>);
+type Routed = (
+    Operation,
+    String,
+    String,
+    Query,
+    Option<Box<Verified>>,
+    Present,
+);
 
 #[allow(clippy::result_large_err)]
 fn route_and_verify(
@@ -712,7 +804,16 @@ fn route_and_verify(
     }
     let (bucket, key) = bucket_and_key(parts).map_err(unknown)?;
     let query = Query::parse(parts.uri.query()).map_err(unknown)?;
-    let op = route(&parts.method, &bucket, &key, &query, &parts.headers).map_err(unknown)?;
+    let present = Present::of(&parts.headers);
+    let op = route(
+        &parts.method,
+        &bucket,
+        &key,
+        &query,
+        &parts.headers,
+        present,
+    )
+    .map_err(unknown)?;
     let auth = if app.config.auth {
         match sigv4::verify(parts, &app.keys, std::time::SystemTime::now()) {
             Ok(Some(v)) => Some(Box::new(v)),
@@ -734,7 +835,7 @@ fn route_and_verify(
             S3Error::key_too_long().with_resource(format!("/{bucket}")),
         ));
     }
-    Ok((op, bucket, key, query, auth))
+    Ok((op, bucket, key, query, auth, present))
 }
 
 async fn dispatch(
@@ -806,6 +907,7 @@ mod tests {
             key,
             &Query::parse(Some(q)).unwrap(),
             &HeaderMap::new(),
+            Present::ALL,
         )
     }
 
@@ -858,6 +960,46 @@ mod tests {
             .unwrap();
         let size = std::mem::size_of_val(&handle(app, req));
         assert!(size <= 1032, "a request's future is {size} bytes");
+    }
+
+    /// A header the request path asks about is never taken for absent when it is there.
+    #[test]
+    fn present_marks_every_header_asked_about() {
+        let asked = [
+            ("x-amz-copy-source", Present::COPY_SOURCE | Present::ANY_AMZ),
+            ("if-match", Present::CONDITIONAL),
+            ("if-none-match", Present::CONDITIONAL),
+            ("transfer-encoding", Present::TRANSFER_ENCODING),
+            (
+                "x-amz-content-sha256",
+                Present::CONTENT_SHA256 | Present::ANY_AMZ,
+            ),
+            ("content-md5", Present::CONTENT_MD5),
+            ("content-type", Present::CONTENT_TYPE),
+            ("x-amz-meta-a", Present::ANY_AMZ),
+            ("x-amz-checksum-crc32", Present::ANY_AMZ),
+            ("x-amz-trailer", Present::ANY_AMZ),
+            ("x-amz-acl", Present::ANY_AMZ),
+            ("cache-control", Present::ANY_KEPT),
+            ("content-disposition", Present::ANY_KEPT),
+            ("content-language", Present::ANY_KEPT),
+            ("expires", Present::ANY_KEPT),
+            ("content-encoding", Present::ANY_KEPT),
+        ];
+        let none = Present::of(&HeaderMap::new());
+        for (name, bits) in asked {
+            assert!(!none.may_have(bits), "{name}");
+            let mut h = HeaderMap::new();
+            h.insert("host", http::HeaderValue::from_static("h"));
+            h.insert("content-length", http::HeaderValue::from_static("1"));
+            h.insert("user-agent", http::HeaderValue::from_static("u"));
+            h.insert(name, http::HeaderValue::from_static("v"));
+            let present = Present::of(&h);
+            for bit in (0..16).map(|i| 1 << i).filter(|b| bits & b != 0) {
+                assert!(present.may_have(bit), "{name}: bit {bit:#x}");
+            }
+            assert_eq!(present.0 & !bits, 0, "{name}: only its bits");
+        }
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub(super) fn write_preconditions(req: &S3Request, current: Option<&Object>) -> 
 
 /// Whether the request carries `If-Match` or `If-None-Match`.
 pub(super) fn is_conditional(req: &S3Request) -> bool {
-    req.parts.headers.contains_key(http::header::IF_MATCH)
-        || req.parts.headers.contains_key(http::header::IF_NONE_MATCH)
+    req.present.may_have(super::Present::CONDITIONAL)
+        && (req.parts.headers.contains_key(http::header::IF_MATCH)
+            || req.parts.headers.contains_key(http::header::IF_NONE_MATCH))
 }
 
 /// Stores `object` at the request's key: unconditionally, or for a conditional write only if
@@ -96,7 +97,9 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
         size,
         etag,
         last_modified: SystemTime::now(),
-        content_type: req.header(http::header::CONTENT_TYPE).map(str::to_owned),
+        content_type: req
+            .known_header(super::Present::CONTENT_TYPE, http::header::CONTENT_TYPE)
+            .map(str::to_owned),
         headers,
         metadata,
         checksum: sent_checksum
