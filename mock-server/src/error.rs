@@ -65,18 +65,45 @@ impl RequestId {
     }
 
     /// Adds `x-amz-request-id` and `x-amz-id-2` to a response (values without an allocation
-    /// each: they are cut from a chunk the thread fills).
+    /// each: they are cut from a chunk the thread fills). A response made from a template
+    /// with empty slots for them ([`crate::ops::from_template`]) has them filled in place,
+    /// without hashing their names again.
     pub fn stamp(&self, headers: &mut http::HeaderMap) {
-        const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
-        const ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
-        if let Some(v) = crate::header_value::shared(&self.id) {
+        let Some((id, id_2)) = crate::header_value::shared_pair(&self.id, &self.host_id_bytes())
+        else {
+            return;
+        };
+        let (mut id, mut id_2) = (Some(id), Some(id_2));
+        for (name, value) in headers.iter_mut() {
+            let slot = if !value.is_empty() {
+                None
+            } else if *name == REQUEST_ID {
+                id.take()
+            } else if *name == ID_2 {
+                id_2.take()
+            } else {
+                None
+            };
+            if let Some(v) = slot {
+                *value = v;
+            }
+            if id.is_none() && id_2.is_none() {
+                break;
+            }
+        }
+        if let Some(v) = id {
             headers.insert(REQUEST_ID, v);
         }
-        if let Some(v) = crate::header_value::shared(&self.host_id_bytes()) {
+        if let Some(v) = id_2 {
             headers.insert(ID_2, v);
         }
     }
 }
+
+/// `x-amz-request-id`
+pub(crate) const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amz-request-id");
+/// `x-amz-id-2`
+pub(crate) const ID_2: http::HeaderName = http::HeaderName::from_static("x-amz-id-2");
 
 /// The standard base64 alphabet.
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

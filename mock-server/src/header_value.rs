@@ -38,6 +38,30 @@ pub(crate) fn shared(bytes: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_maybe_shared(cut).ok()
 }
 
+/// Two header values, `a` and `b` (each as [`shared`] requires), cut from this thread's chunk
+/// in one go. `None` when either is not a valid value.
+pub(crate) fn shared_pair(a: &[u8], b: &[u8]) -> Option<(HeaderValue, HeaderValue)> {
+    if a.len() + b.len() > LONGEST {
+        return Some((
+            HeaderValue::from_bytes(a).ok()?,
+            HeaderValue::from_bytes(b).ok()?,
+        ));
+    }
+    let mut second = FREE.with_borrow_mut(|free| {
+        if free.capacity() - free.len() < a.len() + b.len() {
+            *free = BytesMut::with_capacity(CHUNK);
+        }
+        free.extend_from_slice(a);
+        free.extend_from_slice(b);
+        free.split().freeze()
+    });
+    let first = second.split_to(a.len());
+    Some((
+        HeaderValue::from_maybe_shared(first).ok()?,
+        HeaderValue::from_maybe_shared(second).ok()?,
+    ))
+}
+
 /// The decimal value `n` (a `Content-Length`), cut from this thread's chunk.
 pub(crate) fn number(n: u64) -> HeaderValue {
     let mut digits = [0u8; 20];
@@ -77,5 +101,10 @@ mod tests {
         }
         let long = "x".repeat(LONGEST + 1);
         assert_eq!(shared(long.as_bytes()).unwrap().as_bytes(), long.as_bytes());
+        for (a, b) in [("ab", "cde"), ("", "x"), ("x", ""), (&long[..], "y")] {
+            let (va, vb) = shared_pair(a.as_bytes(), b.as_bytes()).unwrap();
+            assert_eq!((va.as_bytes(), vb.as_bytes()), (a.as_bytes(), b.as_bytes()));
+        }
+        assert!(shared_pair(b"ok", b"bad\n").is_none());
     }
 }

@@ -24,7 +24,7 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use super::put_object::etag_matches;
-use super::{App, S3Request, empty, metadata, unsupported};
+use super::{App, Present, S3Request, empty, metadata, unsupported};
 use crate::error::{S3Error, S3Result};
 use crate::store::{Data, Object, generated};
 
@@ -147,6 +147,52 @@ pub(super) fn object_headers(h: &mut HeaderMap, o: &Object) {
     unsupported::sse_s3(h);
 }
 
+/// The headers of [`object_headers`] and `Content-Length: len`, in the same order, from a
+/// template (see [`super::from_template`]), for an object with no stored headers, metadata
+/// or parts and a valid content type: the headers of almost every GET.
+fn plain_object_headers(o: &Object, len: u64) -> Option<HeaderMap> {
+    static TEMPLATE: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(|| {
+        super::template(&[
+            (header::ETAG, ""),
+            (header::LAST_MODIFIED, ""),
+            (header::CONTENT_TYPE, ""),
+            (header::ACCEPT_RANGES, "bytes"),
+            (unsupported::SSE, "AES256"),
+            (header::CONTENT_LENGTH, ""),
+            (crate::error::REQUEST_ID, ""),
+            (crate::error::ID_2, ""),
+        ])
+    });
+    if !o.headers.is_empty() || !o.metadata.is_empty() || o.parts.is_some() {
+        return None;
+    }
+    let content_type = match o.content_type.as_deref() {
+        None => HeaderValue::from_static("binary/octet-stream"),
+        Some(t) => HeaderValue::from_str(t).ok()?,
+    };
+    let etag = crate::header_value::shared(o.etag.as_bytes())?;
+    let mut values = [
+        Some(etag),
+        Some(http_date(o.last_modified)),
+        Some(content_type),
+        Some(crate::header_value::number(len)),
+    ];
+    Some(super::from_template(&TEMPLATE, |name| {
+        let i = if *name == header::ETAG {
+            0
+        } else if *name == header::LAST_MODIFIED {
+            1
+        } else if *name == header::CONTENT_TYPE {
+            2
+        } else if *name == header::CONTENT_LENGTH {
+            3
+        } else {
+            return None;
+        };
+        values[i].take()
+    }))
+}
+
 /// The byte range `[start, end]` of part `number`, or 416 InvalidPartNumber.
 fn part_range(o: &Object, number: &str) -> S3Result<(u64, u64)> {
     let n = number
@@ -187,27 +233,28 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
 
     // Conditional requests (RFC 9110 order, as S3 applies it).
     let modified = secs(object.last_modified);
-    if let Some(v) = req.header(header::IF_MATCH) {
+    if let Some(v) = req.known_header(Present::CONDITIONAL, header::IF_MATCH) {
         if !etag_matches(v, &object.etag) {
             return Err(S3Error::precondition_failed().with_resource(req.resource()));
         }
     } else if let Some(t) = req
-        .header(header::IF_UNMODIFIED_SINCE)
+        .known_header(Present::CONDITIONAL, header::IF_UNMODIFIED_SINCE)
         .and_then(parse_http_date)
         && modified > secs(t)
     {
         return Err(S3Error::precondition_failed().with_resource(req.resource()));
     }
-    let not_modified = if let Some(v) = req.header(header::IF_NONE_MATCH) {
-        etag_matches(v, &object.etag)
-    } else if let Some(t) = req
-        .header(header::IF_MODIFIED_SINCE)
-        .and_then(parse_http_date)
-    {
-        modified <= secs(t)
-    } else {
-        false
-    };
+    let not_modified =
+        if let Some(v) = req.known_header(Present::CONDITIONAL, header::IF_NONE_MATCH) {
+            etag_matches(v, &object.etag)
+        } else if let Some(t) = req
+            .known_header(Present::CONDITIONAL, header::IF_MODIFIED_SINCE)
+            .and_then(parse_http_date)
+        {
+            modified <= secs(t)
+        } else {
+            false
+        };
     if not_modified {
         let mut resp = empty(StatusCode::NOT_MODIFIED);
         let h = resp.headers_mut();
@@ -219,13 +266,13 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     }
 
     let range = match req.query.get("partNumber") {
-        Some(_) if req.header(header::RANGE).is_some() => {
+        Some(_) if req.known_header(Present::RANGE, header::RANGE).is_some() => {
             return Err(S3Error::invalid_request(
                 "Cannot specify both Range header and partNumber query parameter",
             ));
         }
         Some(n) => Some(part_range(&object, n)?),
-        None => parse_range(req.header(header::RANGE), object.size)?,
+        None => parse_range(req.known_header(Present::RANGE, header::RANGE), object.size)?,
     };
     let (start, end_inclusive, status) = match range {
         Some((s, e)) => (s, e, StatusCode::PARTIAL_CONTENT),
@@ -250,13 +297,16 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    // Sized once for S3's headers of an object (and the request ids added last), rather
-    // than grown on the way.
-    *resp.headers_mut() =
-        HeaderMap::with_capacity(16 + object.headers.len() + object.metadata.len());
     let h = resp.headers_mut();
-    object_headers(h, &object);
-    h.insert(header::CONTENT_LENGTH, crate::header_value::number(len));
+    if let Some(headers) = plain_object_headers(&object, len) {
+        *h = headers;
+    } else {
+        // Sized once for S3's headers of an object (and the request ids added last), rather
+        // than grown on the way.
+        *h = HeaderMap::with_capacity(16 + object.headers.len() + object.metadata.len());
+        object_headers(h, &object);
+        h.insert(header::CONTENT_LENGTH, crate::header_value::number(len));
+    }
     if status == StatusCode::PARTIAL_CONTENT
         && let Ok(v) = HeaderValue::from_str(&format!(
             "bytes {start}-{}/{}",
@@ -268,7 +318,7 @@ pub(super) fn handle(app: &App, req: &S3Request, head: bool) -> S3Result<Respons
     }
     const CHECKSUM_MODE: http::HeaderName = http::HeaderName::from_static("x-amz-checksum-mode");
     let checksum_mode = req
-        .header(CHECKSUM_MODE)
+        .known_header(Present::ANY_AMZ, CHECKSUM_MODE)
         .is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
     if checksum_mode
         && range.is_none()

@@ -367,7 +367,7 @@ impl Present {
     pub const ALL: Self = Self(u16::MAX);
     /// `x-amz-copy-source`
     pub const COPY_SOURCE: u16 = 1;
-    /// `if-match` or `if-none-match`
+    /// `if-match`, `if-none-match`, `if-modified-since` or `if-unmodified-since`
     pub const CONDITIONAL: u16 = 1 << 1;
     /// `transfer-encoding`
     pub const TRANSFER_ENCODING: u16 = 1 << 2;
@@ -382,6 +382,8 @@ impl Present {
     /// Any header stored with an object (`cache-control`, `content-disposition`,
     /// `content-language`, `expires`, `content-encoding`).
     pub const ANY_KEPT: u16 = 1 << 7;
+    /// `range`
+    pub const RANGE: u16 = 1 << 8;
 
     /// The headers among `headers`' names.
     pub fn of(headers: &HeaderMap) -> Self {
@@ -398,8 +400,14 @@ impl Present {
                     }
             } else if *name == header::CONTENT_LENGTH || *name == header::HOST {
                 0
-            } else if *name == header::IF_MATCH || *name == header::IF_NONE_MATCH {
+            } else if *name == header::IF_MATCH
+                || *name == header::IF_NONE_MATCH
+                || *name == header::IF_MODIFIED_SINCE
+                || *name == header::IF_UNMODIFIED_SINCE
+            {
                 Self::CONDITIONAL
+            } else if *name == header::RANGE {
+                Self::RANGE
             } else if *name == header::TRANSFER_ENCODING {
                 Self::TRANSFER_ENCODING
             } else if *name == header::CONTENT_TYPE {
@@ -879,6 +887,35 @@ fn complete_boxed<'a>(
     Box::pin(multipart::complete(app, req, body))
 }
 
+/// Response headers cloned from `template`, whose empty values are slots: each is filled
+/// with what `fill` gives for its name (found by position: no name is hashed), and the
+/// request ids' slots by [`RequestId::stamp`] when the response is finished. Cloning a
+/// template of a few headers costs less than inserting them one by one, each name hashed and
+/// probed. `fill` must give a value for every slot but the request ids'.
+pub(crate) fn from_template(
+    template: &HeaderMap,
+    mut fill: impl FnMut(&http::HeaderName) -> Option<http::HeaderValue>,
+) -> HeaderMap {
+    let mut h = template.clone();
+    for (name, value) in h.iter_mut() {
+        if value.is_empty()
+            && let Some(v) = fill(name)
+        {
+            *value = v;
+        }
+    }
+    h
+}
+
+/// A template of `names` with `values` (empty: a slot, see [`from_template`]).
+pub(crate) fn template(headers: &[(http::HeaderName, &'static str)]) -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(headers.len() + 4);
+    for (name, value) in headers {
+        h.insert(name.clone(), http::HeaderValue::from_static(value));
+    }
+    h
+}
+
 /// An empty response with `status`.
 pub fn empty(status: StatusCode) -> Response<Body> {
     let mut r = Response::new(Body::empty());
@@ -969,6 +1006,10 @@ mod tests {
             ("x-amz-copy-source", Present::COPY_SOURCE | Present::ANY_AMZ),
             ("if-match", Present::CONDITIONAL),
             ("if-none-match", Present::CONDITIONAL),
+            ("if-modified-since", Present::CONDITIONAL),
+            ("if-unmodified-since", Present::CONDITIONAL),
+            ("range", Present::RANGE),
+            ("x-amz-checksum-mode", Present::ANY_AMZ),
             ("transfer-encoding", Present::TRANSFER_ENCODING),
             (
                 "x-amz-content-sha256",

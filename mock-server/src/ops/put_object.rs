@@ -8,11 +8,11 @@
 //! ("If a conflicting operation occurs during the upload S3 returns a 409
 //! ConditionalRequestConflict response", PutObject's API reference) and stores nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use axum::body::Body;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::{App, S3Request, empty, input, unsupported};
 use crate::checksum::{self, ChecksumType, ObjectChecksum};
@@ -114,9 +114,23 @@ pub(super) async fn handle(app: &App, req: &S3Request, body: Body) -> S3Result<R
     store(app, &bucket, req, object, seen)?;
     let mut resp = empty(StatusCode::OK);
     let h = resp.headers_mut();
-    unsupported::sse_s3(h);
-    if let Some(v) = etag_header {
-        h.insert(http::header::ETAG, v);
+    match etag_header {
+        Some(etag) => {
+            // Server-side encryption, the ETag, then the request ids' slots.
+            static TEMPLATE: LazyLock<HeaderMap> = LazyLock::new(|| {
+                super::template(&[
+                    (unsupported::SSE, "AES256"),
+                    (http::header::ETAG, ""),
+                    (crate::error::REQUEST_ID, ""),
+                    (crate::error::ID_2, ""),
+                ])
+            });
+            let mut etag = Some(etag);
+            *h = super::from_template(&TEMPLATE, |name| {
+                (*name == http::header::ETAG).then(|| etag.take()).flatten()
+            });
+        }
+        None => unsupported::sse_s3(h),
     }
     if let Some((alg, value)) = sent_checksum
         && let Ok(v) = HeaderValue::from_str(&value)

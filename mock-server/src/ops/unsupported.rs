@@ -150,6 +150,8 @@ pub(super) fn refuse_bucket(req: &S3Request) -> S3Result<()> {
 
 /// Says that the object is encrypted with SSE-S3, as every S3 object is.
 pub(super) fn sse_s3(h: &mut HeaderMap) {
-    const SSE: HeaderName = HeaderName::from_static("x-amz-server-side-encryption");
     h.insert(SSE, HeaderValue::from_static("AES256"));
 }
+
+/// `x-amz-server-side-encryption`
+pub(super) const SSE: HeaderName = HeaderName::from_static("x-amz-server-side-encryption");
