@@ -296,10 +296,10 @@ async fn serve<IO>(
         }
     });
     // hyper's header-read timeout, which also closes a keep-alive connection left idle, on
-    // one timer per connection (see `head_timer`).
-    let deadline = crate::head_timer::Deadline::default();
+    // one timer per connection that the connection's polls carry (see `head_timer`).
+    let mut clock = crate::head_timer::HeadClock::default();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(deadline.timer())
+    http.timer(crate::head_timer::HeadClock::timer())
         .header_read_timeout(Duration::from_millis(profile.connections.idle_timeout_ms))
         .keep_alive(true)
         .max_buf_size(app.config.max_header_bytes.max(8192));
@@ -308,20 +308,14 @@ async fn serve<IO>(
     let io = crate::linger::Linger::new(HeadErrors::new(io), cohort.closing_signal());
     let conn = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    // The connection first, then the timer that fires its deadlines (see `head_timer`).
     let outcome = tokio::select! {
         biased;
-        r = conn.as_mut() => r,
+        r = clock.around(conn.as_mut()) => r,
         () = cohort.closing() => {
             // Reset or shutdown: an idle connection closes now, a busy one after its response.
             conn.as_mut().graceful_shutdown();
-            tokio::select! {
-                biased;
-                r = conn.as_mut() => r,
-                never = deadline.drive() => match never {},
-            }
+            clock.around(conn.as_mut()).await
         }
-        never = deadline.drive() => match never {},
     };
     if let Err(e) = outcome {
         if e.is_timeout() {
