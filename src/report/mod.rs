@@ -48,7 +48,14 @@ pub enum Error {
     Render(#[from] render::Error),
 }
 
-/// Renders the report for `run` into `out_dir` (created if missing), overwriting earlier files.
+/// The file in a report directory that lists what the last render wrote (one name a line), so
+/// that the next render removes those it does not write again (a group's charts from an
+/// earlier run) and nothing else.
+const MANIFEST: &str = ".poolsweep-report";
+
+/// Renders the report for `run` into `out_dir` (created if missing), overwriting earlier files
+/// and removing the charts an earlier render wrote that this one does not (files poolsweep did
+/// not write are left alone).
 ///
 /// `criterion_index`, if given, is linked from the page with a path relative to `out_dir` (for
 /// example `target/criterion/report/index.html`).
@@ -113,7 +120,33 @@ pub fn render(
         path: index.clone(),
         source,
     })?;
+    replace_manifest(out_dir, &charts);
     Ok(PageFiles { index, charts })
+}
+
+/// Removes the files the previous render listed in [`MANIFEST`] that `written` does not hold,
+/// then lists `written` there. Best effort: a report whose stale charts cannot be removed is
+/// still a report.
+fn replace_manifest(out_dir: &Path, written: &[std::path::PathBuf]) {
+    let names: std::collections::BTreeSet<String> = written
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .collect();
+    let manifest = out_dir.join(MANIFEST);
+    if let Ok(old) = std::fs::read_to_string(&manifest) {
+        for name in old.lines() {
+            // Only plain file names: a hand-edited manifest cannot reach outside the directory.
+            let plain = !name.is_empty()
+                && name != MANIFEST
+                && Path::new(name).file_name().is_some_and(|f| f == name);
+            if plain && !names.contains(name) {
+                let _ = std::fs::remove_file(out_dir.join(name));
+            }
+        }
+    }
+    let mut list = names.into_iter().collect::<Vec<_>>().join("\n");
+    list.push('\n');
+    let _ = std::fs::write(manifest, list);
 }
 
 /// Loads a result file and renders its report into `out_dir` (what `poolsweep report` runs).

@@ -322,6 +322,35 @@ fn long_scenario_texts_get_short_distinct_chart_names() {
 }
 
 #[test]
+fn a_new_render_removes_the_charts_of_groups_it_no_longer_has_and_nothing_else() {
+    let out = TempDir::new("report-stale");
+    let mut two = fixtures::small();
+    for p in &mut two.points[..5] {
+        p.op = Op::Get;
+    }
+    render(&two, out.path(), None).unwrap();
+    let get_chart = out.path().join("throughput-agent-batch-get-s3-like.svg");
+    assert!(get_chart.is_file());
+    let mine = out.path().join("notes.svg");
+    std::fs::write(&mine, "<svg/>").unwrap();
+    let files = render(&fixtures::small(), out.path(), None).unwrap();
+    assert!(
+        !get_chart.exists(),
+        "a chart of a group the run no longer has"
+    );
+    assert!(mine.is_file(), "a file poolsweep did not write stays");
+    let mut svgs: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "svg") && *p != mine)
+        .collect();
+    svgs.sort();
+    let mut charts = files.charts.clone();
+    charts.sort();
+    assert_eq!(svgs, charts);
+}
+
+#[test]
 fn text_from_the_file_is_escaped() {
     let out = TempDir::new("report-escape");
     let mut run = fixtures::small();
