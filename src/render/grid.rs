@@ -169,16 +169,17 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
     }
     // Measure the legend first: the header height depends on how many rows it wraps into.
     let mut scratch = String::new();
-    let legend_layout = {
+    let (legend_layout, sub_lines) = {
         let probe = SVGBackend::with_string(&mut scratch, (WIDTH, 100)).into_drawing_area();
-        layout_legend(&probe, &legend).map_err(&err)?
+        let legend = layout_legend(&probe, &legend).map_err(&err)?;
+        let lines = wrap_subtitle(&probe, &fig.subtitle, SUBTITLE_SIZE).map_err(&err)?;
+        (legend, lines)
     };
     let legend_rows = legend_layout
         .iter()
         .map(|e| e.row)
         .max()
         .map_or(0, |r| r + 1);
-    let sub_lines: Vec<&str> = fig.subtitle.split('\n').collect();
     let extra = (sub_lines.len() as u32 - 1) * 22;
     let header = 12 + 34 + 24 + extra + legend_rows as u32 * LEGEND_ROW as u32 + 10;
     let height = header + rows as u32 * fig.row_height;
@@ -196,12 +197,8 @@ pub(crate) fn draw(fig: &Figure, path: &Path) -> Result<(), ChartError> {
     let note_style = TextStyle::from((FONT, SUBTITLE_SIZE).into_font().style(FontStyle::Bold))
         .color(&BLACK)
         .pos(center);
-    for (i, line) in sub_lines.iter().enumerate() {
-        let style = if i == 0 && sub_lines.len() > 1 {
-            &note_style
-        } else {
-            &subtitle_style
-        };
+    for (i, (line, note)) in sub_lines.iter().enumerate() {
+        let style = if *note { &note_style } else { &subtitle_style };
         root.draw_text(line, style, (WIDTH as i32 / 2, 12 + 34 + 22 * i as i32))
             .map_err(&err)?;
     }
@@ -477,6 +474,38 @@ fn legend_text(item: &LegendItem) -> &str {
         | LegendItem::Marker { label }
         | LegendItem::Failed { label } => label,
     }
+}
+
+/// The subtitle's lines, each `\n`-separated line wrapped at spaces to fit the figure's
+/// width, with whether it is the note (the first line, when there are several).
+pub(crate) fn wrap_subtitle<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    subtitle: &str,
+    size: u32,
+) -> Result<Vec<(String, bool)>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = TextStyle::from((FONT, size).into_font().style(FontStyle::Bold));
+    let max = WIDTH - 40;
+    let given: Vec<&str> = subtitle.split('\n').collect();
+    let mut out = Vec::new();
+    for (i, text) in given.iter().enumerate() {
+        let note = i == 0 && given.len() > 1;
+        let mut line = String::new();
+        for word in text.split(' ') {
+            let candidate = if line.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{line} {word}")
+            };
+            if !line.is_empty() && area.estimate_text_size(&candidate, &style)?.0 > max {
+                out.push((std::mem::take(&mut line), note));
+                line = word.to_owned();
+            } else {
+                line = candidate;
+            }
+        }
+        out.push((line, note));
+    }
+    Ok(out)
 }
 
 fn layout_legend<'a>(area: &Area<'_>, items: &'a [LegendItem]) -> DrawResult<Vec<Placed<'a>>> {

@@ -342,7 +342,6 @@ impl Group<'_> {
                             .collect(),
                     })
                     .collect();
-                let subtitle = subtitle.replace('\n', " — ");
                 charts::heatmap::draw(&HeatmapData { subtitle, panels }, path)?;
             }
             ChartKind::Sockets => {

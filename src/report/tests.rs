@@ -319,6 +319,24 @@ fn long_scenario_texts_get_short_distinct_chart_names() {
     let html = std::fs::read_to_string(&files.index).unwrap();
     assert!(html.contains("This run holds 2 groups"), "{html}");
     assert_links_exist(&html, out.path());
+    // The scenario is drawn whole on every chart, wrapped into lines the figure's width holds.
+    for chart in &files.charts {
+        let texts = svg_texts(chart);
+        let lines: Vec<&String> = texts
+            .iter()
+            .skip_while(|t| !t.starts_with("too many: bursts"))
+            .take_while(|t| !t.starts_with("sdk "))
+            .collect();
+        assert!(lines.len() >= 2, "{chart:?}: {texts:?}");
+        let joined = lines
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(joined.starts_with(&long), "{chart:?}: {joined}");
+        // Unwrapped, the first line would hold the whole 200-odd characters.
+        assert!(lines.iter().all(|l| l.len() < 190), "{chart:?}: {lines:?}");
+    }
 }
 
 #[test]

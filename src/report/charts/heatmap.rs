@@ -55,7 +55,9 @@ pub(crate) const TITLE: &str = "Throughput heatmap: batch size × maxSockets";
 
 const WIDTH: i32 = 1200;
 const FONT: &str = "sans-serif";
+/// Header height with a one-line subtitle; each further line adds [`SUBTITLE_LINE`].
 const HEADER: i32 = 110;
+const SUBTITLE_LINE: i32 = 22;
 const LEFT: i32 = 150;
 const RIGHT: i32 = 150;
 const CAPTION_H: i32 = 34;
@@ -123,19 +125,27 @@ pub(crate) fn draw(data: &HeatmapData, path: &Path) -> Result<(), ChartError> {
         .fold(0.0, f64::max);
     let v_max = if v_max > 0.0 { v_max } else { 1.0 };
 
+    let mut scratch = String::new();
+    let lines = {
+        let probe = SVGBackend::with_string(&mut scratch, (WIDTH as u32, 100)).into_drawing_area();
+        crate::render::grid::wrap_subtitle(&probe, &data.subtitle, 16).map_err(&err)?
+    };
+    let header = HEADER + SUBTITLE_LINE * (lines.len().max(1) as i32 - 1);
     let panel_h = CAPTION_H + CELL_H * batches.len().max(1) as i32 + X_LABELS_H;
-    let height = HEADER + (panel_h + PANEL_GAP) * data.panels.len().max(1) as i32;
+    // Tall enough for the colour bar and its lowest tick too (one panel of one batch is not).
+    let height = (header + (panel_h + PANEL_GAP) * data.panels.len().max(1) as i32)
+        .max(header + CAPTION_H + BAR_H + 30);
     let root = SVGBackend::new(path, (WIDTH as u32, height as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let cells = || data.panels.iter().flat_map(|p| &p.cells);
     draw_header(
         &root,
-        data,
+        &lines,
         cells().any(|c| c.failed),
         cells().any(|c| c.knee),
     )
     .map_err(&err)?;
-    draw_color_bar(&root, v_max).map_err(&err)?;
+    draw_color_bar(&root, v_max, header).map_err(&err)?;
 
     let grid = Grid {
         xs: &xs,
@@ -144,7 +154,7 @@ pub(crate) fn draw(data: &HeatmapData, path: &Path) -> Result<(), ChartError> {
         cell_w: (WIDTH - LEFT - RIGHT) / xs.len().max(1) as i32,
     };
     for (i, panel) in data.panels.iter().enumerate() {
-        let top = HEADER + i as i32 * (panel_h + PANEL_GAP);
+        let top = header + i as i32 * (panel_h + PANEL_GAP);
         draw_panel(&root, panel, &grid, top).map_err(&err)?;
     }
     root.present().map_err(&err)?;
@@ -180,20 +190,29 @@ fn style(size: u32, pos: Pos) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).pos(pos)
 }
 
+/// Title, the subtitle's `lines` (wrapped; a note line in dark bold), and the legend note.
 fn draw_header(
     root: &Area<'_>,
-    data: &HeatmapData,
+    lines: &[(String, bool)],
     any_failed: bool,
     any_knee: bool,
 ) -> DrawResult {
     let center_top = Pos::new(HPos::Center, VPos::Top);
     let title = TextStyle::from((FONT, 26).into_font().style(FontStyle::Bold)).pos(center_top);
     root.draw_text(TITLE, &title, (WIDTH / 2, 12))?;
-    root.draw_text(
-        &data.subtitle,
-        &style(16, center_top).color(&TEXT_GREY),
-        (WIDTH / 2, 46),
-    )?;
+    let mut y = 46;
+    for (line, note) in lines {
+        let s = if *note {
+            TextStyle::from((FONT, 16).into_font().style(FontStyle::Bold))
+                .color(&BLACK)
+                .pos(center_top)
+        } else {
+            style(16, center_top).color(&TEXT_GREY)
+        };
+        root.draw_text(line, &s, (WIDTH / 2, y))?;
+        y += SUBTITLE_LINE;
+    }
+    let y = y + 28 - SUBTITLE_LINE;
     let mut note = "colour and number = median objects/s (higher is better)".to_owned();
     if any_knee {
         note.push_str("   ·   ▲ = knee (recommended maxSockets)");
@@ -201,13 +220,13 @@ fn draw_header(
     if any_failed {
         note.push_str(&format!("   ·   red frame and ✕ = {FAILED_LABEL}"));
     }
-    root.draw_text(&note, &style(16, center_top), (WIDTH / 2, 74))?;
+    root.draw_text(&note, &style(16, center_top), (WIDTH / 2, y))?;
     Ok(())
 }
 
-fn draw_color_bar(root: &Area<'_>, v_max: f64) -> DrawResult {
+fn draw_color_bar(root: &Area<'_>, v_max: f64, header: i32) -> DrawResult {
     let x0 = WIDTH - RIGHT + 40;
-    let y0 = HEADER + CAPTION_H;
+    let y0 = header + CAPTION_H;
     let steps = 52;
     for s in 0..steps {
         // Top = high values.
