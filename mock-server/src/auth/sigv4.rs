@@ -423,7 +423,7 @@ struct Credential<'a> {
 
 impl<'a> Credential<'a> {
     fn parse(value: &'a str) -> Option<Self> {
-        let mut it = value.split('/');
+        let mut it = split_byte(value, b'/');
         let access_key = it.next()?;
         let date = it.next()?;
         let region = it.next()?;
@@ -472,8 +472,12 @@ struct AuthorizationHeader<'a> {
 }
 
 fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError> {
-    let value = value.trim();
-    let (algorithm, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    // A header value is visible ASCII, spaces and tabs: its whitespace is ASCII whitespace.
+    let value = value.trim_ascii();
+    let (algorithm, rest) = match value.bytes().position(|b| b == b' ' || b == b'\t') {
+        Some(i) => (&value[..i], &value[i + 1..]),
+        None => (value, ""),
+    };
     if algorithm == "AWS" || algorithm == "AWS4-ECDSA-P256-SHA256" {
         return Err(AuthError::InvalidRequest(UNSUPPORTED_MECHANISM.to_owned()));
     }
@@ -483,19 +487,19 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError
         ));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for component in rest.split(',') {
-        let component = component.trim();
+    for component in split_byte(rest, b',') {
+        let component = component.trim_ascii();
         if component.is_empty() {
             continue;
         }
-        let slot = match component.split_once('=') {
+        let slot = match split_once_byte(component, b'=') {
             Some(("Credential", v)) => Some((&mut credential, v)),
             Some(("SignedHeaders", v)) => Some((&mut signed_headers, v)),
             Some(("Signature", v)) => Some((&mut signature, v)),
             _ => None,
         };
         match slot {
-            Some((slot, v)) if slot.is_none() => *slot = Some(v.trim()),
+            Some((slot, v)) if slot.is_none() => *slot = Some(v.trim_ascii()),
             _ => {
                 return Err(AuthError::AuthorizationHeaderMalformed(format!(
                     "the authorization component \"{component}\" is malformed."
@@ -527,7 +531,32 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError
 }
 
 fn valid_signed_headers(list: &str) -> bool {
-    !list.is_empty() && list.split(';').all(valid_header_name)
+    !list.is_empty() && split_byte(list, b';').all(valid_header_name)
+}
+
+/// `s` split at each `sep` (an ASCII byte), as `str::split` does: a byte loop, cheaper than
+/// the char searcher's on these short strings.
+fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// As `str::split_once` with an ASCII byte.
+fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
 }
 
 /// Whether `name` is a header name [`HeaderName::from_bytes`] accepts (a token of RFC 9110,
@@ -789,24 +818,22 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
         .iter()
         .any(|(k, v)| k.contains('+') || v.contains('+'))
         .then(|| canonical_query(c.pairs, c.presigned, true));
-    let headers = canonical_headers(c.parts, c.signed_headers);
 
-    let mut buf = Vec::with_capacity(headers.len() + raw_path.len() + query.len() + 256);
+    // Room for a typical request (grown if need be), within malloc's thread cache (1,032 bytes).
+    let mut buf = Vec::with_capacity(raw_path.len() + query.len() + 640);
     let paths = std::iter::once(&*canonical_path).chain(lenient_path);
     for (lenient_path, path) in paths.enumerate() {
         let queries = std::iter::once(query.as_str()).chain(lenient_query.as_deref());
         for (plus_as_space, query) in queries.enumerate() {
-            let creq = canonical_request_parts(
-                c.parts.method.as_str(),
-                path,
-                query,
-                &headers,
-                c.signed_headers,
-                c.payload_hash,
-            );
+            // The canonical request, its headers written in place (the parts of
+            // `canonical_request_parts`).
             buf.clear();
-            for part in creq {
-                buf.extend_from_slice(part);
+            for part in [c.parts.method.as_str(), "\n", path, "\n", query, "\n"] {
+                buf.extend_from_slice(part.as_bytes());
+            }
+            canonical_headers_into(&mut buf, c.parts, c.signed_headers);
+            for part in ["\n", c.signed_headers, "\n", c.payload_hash] {
+                buf.extend_from_slice(part.as_bytes());
             }
             let creq_hash = hex32(&Sha256::digest(&buf).into());
             let creq_hash = std::str::from_utf8(&creq_hash).unwrap_or_default();
@@ -832,6 +859,7 @@ fn check_signature(c: &SignatureCheck<'_>) -> Result<(), AuthError> {
         }
     }
     // What S3 reports: the S3-exact canonical request and string to sign.
+    let headers = canonical_headers(c.parts, c.signed_headers);
     let creq = canonical_request_parts(
         c.parts.method.as_str(),
         &canonical_path,
@@ -902,11 +930,20 @@ fn string_to_sign_parts<'a>(
 
 /// Lowercase hex of a SHA-256 digest.
 fn hex32(digest: &[u8; 32]) -> [u8; 64] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    /// Each byte's two hex digits.
+    const PAIRS: [[u8; 2]; 256] = {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0; 2]; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = [HEX[b >> 4], HEX[b & 0xF]];
+            b += 1;
+        }
+        t
+    };
     let mut out = [0; 64];
-    for (i, b) in digest.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 0xF)];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair.copy_from_slice(&PAIRS[usize::from(*b)]);
     }
     out
 }
@@ -972,8 +1009,16 @@ fn canonical_query(pairs: &[(&str, &str)], presigned: bool, plus_as_space: bool)
 /// `name:value\n` for each signed header, in the order listed.
 fn canonical_headers(parts: &Parts, signed_headers: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
-    for name in signed_headers.split(';') {
-        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+    canonical_headers_into(&mut out, parts, signed_headers);
+    out
+}
+
+/// [`canonical_headers`], appended to `out`.
+fn canonical_headers_into(out: &mut Vec<u8>, parts: &Parts, signed_headers: &str) {
+    for name in split_byte(signed_headers, b';') {
+        let start = out.len();
+        out.extend_from_slice(name.as_bytes());
+        out[start..].make_ascii_lowercase();
         out.push(b':');
         let mut any = false;
         // A `&str` name is looked up lowercased.
@@ -982,17 +1027,16 @@ fn canonical_headers(parts: &Parts, signed_headers: &str) -> Vec<u8> {
                 out.push(b',');
             }
             any = true;
-            push_trimmed(&mut out, value.as_bytes());
+            push_trimmed(out, value.as_bytes());
         }
         if !any && name.eq_ignore_ascii_case(HOST.as_str()) {
             // HTTP/2 carries the host in `:authority`, which ends up in the URI.
             if let Some(authority) = parts.uri.authority() {
-                push_trimmed(&mut out, authority.as_str().as_bytes());
+                push_trimmed(out, authority.as_str().as_bytes());
             }
         }
         out.push(b'\n');
     }
-    out
 }
 
 /// Appends `value` without leading/trailing whitespace and with inner runs of
@@ -1004,8 +1048,14 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
         .iter()
         .rposition(|b| !is_ws(b))
         .map_or(start, |i| i + 1);
+    let value = &value[start..end];
+    if !value.windows(2).any(|w| w == b"  ") {
+        // Nothing to collapse (the usual value): copied whole.
+        out.extend_from_slice(value);
+        return;
+    }
     let mut prev_space = false;
-    for &b in &value[start..end] {
+    for &b in value {
         if b == b' ' {
             if prev_space {
                 continue;

@@ -850,3 +850,31 @@ fn signed_header_names_are_valid_exactly_when_http_accepts_them() {
         );
     }
 }
+
+#[test]
+fn byte_splits_are_str_splits() {
+    for s in ["", ";", "a", "a;b", ";a;;b;", "host;x-amz-date", "ü;ß;;"] {
+        assert_eq!(
+            split_byte(s, b';').collect::<Vec<_>>(),
+            s.split(';').collect::<Vec<_>>(),
+            "{s:?}"
+        );
+        assert_eq!(split_once_byte(s, b';'), s.split_once(';'), "{s:?}");
+    }
+}
+
+#[test]
+fn trimmed_values_collapse_inner_spaces_only() {
+    for (value, expected) in [
+        ("  a  b   c ", "a b c"),
+        ("a\t b", "a\t b"),
+        ("\ta b\t", "a b"),
+        ("plain", "plain"),
+        ("", ""),
+        ("   ", ""),
+    ] {
+        let mut out = Vec::new();
+        push_trimmed(&mut out, value.as_bytes());
+        assert_eq!(out, expected.as_bytes(), "{value:?}");
+    }
+}
