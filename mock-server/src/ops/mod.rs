@@ -387,9 +387,17 @@ impl Present {
 
     /// The headers among `headers`' names.
     pub fn of(headers: &HeaderMap) -> Self {
+        Self::scan(headers).0
+    }
+
+    /// The headers among `headers`' names, and the size of the header section as S3 counts it
+    /// (each `name: value` and its line end), in one pass.
+    pub fn scan(headers: &HeaderMap) -> (Self, usize) {
         use http::header;
         let mut bits = 0;
-        for name in headers.keys() {
+        let mut size = 0;
+        for (name, value) in headers {
+            size += name.as_str().len() + value.len() + 4;
             let n = name.as_str();
             bits |= if let Some(amz) = n.strip_prefix("x-amz-") {
                 Self::ANY_AMZ
@@ -425,7 +433,7 @@ impl Present {
                 0
             };
         }
-        Self(bits)
+        (Self(bits), size)
     }
 
     /// Whether the request may carry the header(s) of `bit` (false: it does not).
@@ -802,17 +810,12 @@ fn route_and_verify(
     parts: &http::request::Parts,
 ) -> Result<Routed, (Operation, S3Error)> {
     let unknown = |e| (Operation::Unknown, e);
-    let head: usize = parts
-        .headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
+    let (present, head) = Present::scan(&parts.headers);
     if head > MAX_HEADER_SECTION {
         return Err(unknown(S3Error::header_section_too_large()));
     }
     let (bucket, key) = bucket_and_key(parts).map_err(unknown)?;
     let query = Query::parse(parts.uri.query()).map_err(unknown)?;
-    let present = Present::of(&parts.headers);
     let op = route(
         &parts.method,
         &bucket,
