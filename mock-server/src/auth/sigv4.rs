@@ -88,6 +88,13 @@ const BAD_CONTENT_SHA256: &str = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD,
 pub trait SecretLookup: Send + Sync {
     /// The secret access key of `access_key`, or `None` if the key is unknown.
     fn secret_for(&self, access_key: &str) -> Option<String>;
+
+    /// Calls `f` with the secret access key of `access_key`; false if the key is unknown. A
+    /// store that can lend its secret overrides this to spare the copy of
+    /// [`secret_for`](Self::secret_for).
+    fn with_secret(&self, access_key: &str, f: &mut dyn FnMut(&str)) -> bool {
+        self.secret_for(access_key).map(|s| f(&s)).is_some()
+    }
 }
 
 impl SecretLookup for HashMap<String, String> {
@@ -605,22 +612,23 @@ fn verify_header(
             "Invalid credential date. Date is not the same as X-Amz-Date.".to_owned(),
         ));
     }
-    let secret = lookup
-        .secret_for(credential.access_key)
-        .ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.to_owned()))?;
+    let mut signed = None;
+    lookup.with_secret(credential.access_key, &mut |secret| {
+        signed = Some(signer(
+            secret,
+            credential.date,
+            credential.region,
+            credential.service,
+        ));
+    });
+    let (key, mac) =
+        signed.ok_or_else(|| AuthError::InvalidAccessKeyId(credential.access_key.to_owned()))?;
     if too_far_apart(request_time, now) {
         return Err(AuthError::RequestTimeTooSkewed {
             request_time: amz_date.into_owned(),
             server_time: format_amz_date(now),
         });
     }
-
-    let (key, mac) = signer(
-        &secret,
-        credential.date,
-        credential.region,
-        credential.service,
-    );
     check_signature(&SignatureCheck {
         parts,
         pairs,

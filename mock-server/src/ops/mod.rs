@@ -177,6 +177,10 @@ impl SecretLookup for KeyStore {
     fn secret_for(&self, access_key: &str) -> Option<String> {
         self.keys.get(access_key).map(|e| e.value().clone())
     }
+
+    fn with_secret(&self, access_key: &str, f: &mut dyn FnMut(&str)) -> bool {
+        self.keys.get(access_key).map(|e| f(e.value())).is_some()
+    }
 }
 
 /// Shared state of one server.
