@@ -171,12 +171,9 @@ impl PayloadMode {
 /// A request whose signature checked out.
 #[derive(Debug)]
 pub struct Verified {
-    /// The access key id that signed the request.
-    pub access_key: String,
-    /// Region from the credential scope (not enforced).
-    pub region: String,
-    /// Service from the credential scope (not enforced).
-    pub service: String,
+    /// The credential, `AK/YYYYMMDD/region/service/aws4_request` (one string: see
+    /// [`access_key`](Self::access_key), [`region`](Self::region), [`service`](Self::service)).
+    credential: String,
     /// `x-amz-security-token` / `X-Amz-Security-Token`, if sent (not validated).
     pub session_token: Option<String>,
     /// Whether the request was authenticated by a presigned URL.
@@ -186,6 +183,31 @@ pub struct Verified {
     /// Set for the two signed streaming modes: verifies the chunk signatures,
     /// seeded with this request's signature.
     pub chunk_signer: Option<ChunkSigner>,
+}
+
+impl Verified {
+    /// The credential's `n`th `/`-separated part (it has the five that `Credential::parse`
+    /// checked).
+    fn part(&self, n: usize) -> &str {
+        split_byte(&self.credential, b'/')
+            .nth(n)
+            .unwrap_or_default()
+    }
+
+    /// The access key id that signed the request.
+    pub fn access_key(&self) -> &str {
+        self.part(0)
+    }
+
+    /// Region from the credential scope (not enforced).
+    pub fn region(&self) -> &str {
+        self.part(2)
+    }
+
+    /// Service from the credential scope (not enforced).
+    pub fn service(&self) -> &str {
+        self.part(3)
+    }
 }
 
 /// What S3 reports along with a `SignatureDoesNotMatch` error.
@@ -422,6 +444,8 @@ pub fn verify(
 
 /// `AK/YYYYMMDD/region/service/aws4_request`.
 struct Credential<'a> {
+    /// The whole value.
+    text: &'a str,
     access_key: &'a str,
     date: &'a str,
     region: &'a str,
@@ -447,6 +471,7 @@ impl<'a> Credential<'a> {
             return None;
         }
         Some(Self {
+            text: value,
             access_key,
             date,
             region,
@@ -650,9 +675,7 @@ fn verify_header(
         )
     });
     Ok(Verified {
-        access_key: credential.access_key.to_owned(),
-        region: credential.region.to_owned(),
-        service: credential.service.to_owned(),
+        credential: credential.text.to_owned(),
         session_token: header_string(&parts.headers, X_AMZ_SECURITY_TOKEN),
         presigned: false,
         payload,
@@ -783,9 +806,7 @@ fn verify_presigned(
     })?;
 
     Ok(Verified {
-        access_key: credential.access_key.to_owned(),
-        region: credential.region.to_owned(),
-        service: credential.service.to_owned(),
+        credential: credential.text.to_owned(),
         session_token: get(Q_SECURITY_TOKEN)
             .or_else(|| header_string(&parts.headers, X_AMZ_SECURITY_TOKEN)),
         presigned: true,

@@ -172,9 +172,9 @@ fn manual_parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
 #[test]
 fn simple_get() {
     let v = ok(&get("/bucket/key.txt"));
-    assert_eq!(v.access_key, AK);
-    assert_eq!(v.region, "us-east-1");
-    assert_eq!(v.service, "s3");
+    assert_eq!(v.access_key(), AK);
+    assert_eq!(v.region(), "us-east-1");
+    assert_eq!(v.service(), "s3");
     assert!(!v.presigned);
     assert_eq!(v.payload, PayloadMode::Sha256(EMPTY_SHA256.to_owned()));
     assert!(v.chunk_signer.is_none());
@@ -511,7 +511,7 @@ fn date_header_instead_of_x_amz_date() {
         ],
     );
     let v = ok(&parts);
-    assert_eq!(v.region, "eu-west-3");
+    assert_eq!(v.region(), "eu-west-3");
 }
 
 #[test]
@@ -565,7 +565,7 @@ fn presigned_url() {
         .unwrap()
         .unwrap();
     assert!(v.presigned);
-    assert_eq!(v.access_key, AK);
+    assert_eq!(v.access_key(), AK);
     assert_eq!(v.payload, PayloadMode::Unsigned);
     assert!(v.chunk_signer.is_none());
     // Exactly at expiry it is still valid.
@@ -687,7 +687,7 @@ fn doc_example_get_object() {
         ],
     );
     let v = verify(&parts, &doc_keys(), doc_time()).unwrap().unwrap();
-    assert_eq!(v.access_key, DOC_AK);
+    assert_eq!(v.access_key(), DOC_AK);
 }
 
 #[test]
