@@ -99,9 +99,7 @@ fn declared_length(
     max: u64,
 ) -> S3Result<(Option<u64>, Option<u64>)> {
     // hyper has already refused a Content-Length that is not a number (400).
-    let content_length = req
-        .header(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<u64>().ok());
+    let content_length = req.content_length;
     if content_length.is_some_and(|n| n > max) {
         return Err(S3Error::entity_too_large());
     }
@@ -479,6 +477,7 @@ mod object_header_tests {
         let parts = b.body(()).unwrap().into_parts().0;
         S3Request {
             present: super::super::Present::of(&parts.headers),
+            content_length: None,
             parts,
             bucket: "b".to_owned(),
             key: "k".to_owned(),

@@ -357,6 +357,21 @@ pub struct S3Request {
     pub auth: Option<Box<Verified>>,
     /// Which of the headers that every request is asked about it carries.
     pub present: Present,
+    /// The first `Content-Length` value as a number (none when absent or not a number).
+    pub content_length: Option<u64>,
+}
+
+/// What one pass over a request's headers found ([`Present::scan`]).
+#[derive(Debug)]
+pub struct Scan<'a> {
+    /// The headers asked about that are present.
+    pub present: Present,
+    /// The header section's size as S3 counts it.
+    pub size: usize,
+    /// The first `Host` value.
+    pub host: Option<&'a http::HeaderValue>,
+    /// The first `Content-Length` value.
+    pub content_length: Option<&'a http::HeaderValue>,
 }
 
 /// Which of the headers that the request path asks about a request carries, found in one
@@ -391,18 +406,28 @@ impl Present {
 
     /// The headers among `headers`' names.
     pub fn of(headers: &HeaderMap) -> Self {
-        Self::scan(headers).0
+        Self::scan(headers).present
     }
 
-    /// The headers among `headers`' names, and the size of the header section as S3 counts it
-    /// (each `name: value` and its line end), in one pass.
-    pub fn scan(headers: &HeaderMap) -> (Self, usize) {
+    /// The headers among `headers`' names, the size of the header section as S3 counts it
+    /// (each `name: value` and its line end), and the first `Host` and `Content-Length`
+    /// values, in one pass.
+    pub fn scan(headers: &HeaderMap) -> Scan<'_> {
         use http::header;
         let mut bits = 0;
         let mut size = 0;
+        let (mut host, mut content_length) = (None, None);
         for (name, value) in headers {
             size += name.as_str().len() + value.len() + 4;
             let n = name.as_str();
+            if *name == header::HOST {
+                host = host.or(Some(value));
+                continue;
+            }
+            if *name == header::CONTENT_LENGTH {
+                content_length = content_length.or(Some(value));
+                continue;
+            }
             bits |= if let Some(amz) = n.strip_prefix("x-amz-") {
                 Self::ANY_AMZ
                     | match amz {
@@ -410,8 +435,6 @@ impl Present {
                         "content-sha256" => Self::CONTENT_SHA256,
                         _ => 0,
                     }
-            } else if *name == header::CONTENT_LENGTH || *name == header::HOST {
-                0
             } else if *name == header::IF_MATCH
                 || *name == header::IF_NONE_MATCH
                 || *name == header::IF_MODIFIED_SINCE
@@ -437,7 +460,12 @@ impl Present {
                 0
             };
         }
-        (Self(bits), size)
+        Scan {
+            present: Self(bits),
+            size,
+            host,
+            content_length,
+        }
     }
 
     /// Whether the request may carry the header(s) of `bit` (false: it does not).
@@ -480,10 +508,11 @@ pub fn header_str<K: http::header::AsHeaderName>(headers: &HeaderMap, name: K) -
 
 /// Splits the request target into (bucket, key): path-style `/bucket/key`, or virtual-hosted
 /// `bucket.localhost` with the key in the path.
-fn bucket_and_key(parts: &http::request::Parts) -> S3Result<(String, String)> {
+/// `host` is the request's first `Host` value.
+fn bucket_and_key(parts: &http::request::Parts, host: Option<&str>) -> S3Result<(String, String)> {
     let path = decode_cow(parts.uri.path())?;
     let path = path.strip_prefix('/').unwrap_or(&path);
-    let host = header_str(&parts.headers, http::header::HOST).unwrap_or("");
+    let host = host.unwrap_or("");
     let host = host.rsplit_once(':').map_or(host, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -782,7 +811,7 @@ fn prepare(
     id: RequestId,
 ) -> Result<(Operation, S3Request), (Operation, S3Error, RequestId)> {
     match route_and_verify(app, &parts) {
-        Ok((op, bucket, key, query, auth, present)) => Ok((
+        Ok((op, bucket, key, query, auth, present, content_length)) => Ok((
             op,
             S3Request {
                 parts,
@@ -792,6 +821,7 @@ fn prepare(
                 id,
                 auth,
                 present,
+                content_length,
             },
         )),
         Err((op, e)) => Err((op, e, id)),
@@ -806,6 +836,7 @@ type Routed = (
     Query,
     Option<Box<Verified>>,
     Present,
+    Option<u64>,
 );
 
 #[allow(clippy::result_large_err)]
@@ -814,11 +845,13 @@ fn route_and_verify(
     parts: &http::request::Parts,
 ) -> Result<Routed, (Operation, S3Error)> {
     let unknown = |e| (Operation::Unknown, e);
-    let (present, head) = Present::scan(&parts.headers);
-    if head > MAX_HEADER_SECTION {
+    let scan = Present::scan(&parts.headers);
+    let present = scan.present;
+    if scan.size > MAX_HEADER_SECTION {
         return Err(unknown(S3Error::header_section_too_large()));
     }
-    let (bucket, key) = bucket_and_key(parts).map_err(unknown)?;
+    let host = scan.host.and_then(|v| v.to_str().ok());
+    let (bucket, key) = bucket_and_key(parts, host).map_err(unknown)?;
     let query = Query::parse(parts.uri.query()).map_err(unknown)?;
     let op = route(
         &parts.method,
@@ -850,7 +883,11 @@ fn route_and_verify(
             S3Error::key_too_long().with_resource(format!("/{bucket}")),
         ));
     }
-    Ok((op, bucket, key, query, auth, present))
+    let content_length = scan
+        .content_length
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    Ok((op, bucket, key, query, auth, present, content_length))
 }
 
 async fn dispatch(
@@ -1042,6 +1079,9 @@ mod tests {
             h.insert("content-length", http::HeaderValue::from_static("1"));
             h.insert("user-agent", http::HeaderValue::from_static("u"));
             h.insert(name, http::HeaderValue::from_static("v"));
+            let scan = Present::scan(&h);
+            assert_eq!(scan.host.map(|v| v.as_bytes()), Some(&b"h"[..]));
+            assert_eq!(scan.content_length.map(|v| v.as_bytes()), Some(&b"1"[..]));
             let present = Present::of(&h);
             for bit in (0..16).map(|i| 1 << i).filter(|b| bits & b != 0) {
                 assert!(present.may_have(bit), "{name}: bit {bit:#x}");
@@ -1068,7 +1108,7 @@ mod tests {
             .unwrap();
         let (parts, ()) = req.into_parts();
         assert_eq!(
-            bucket_and_key(&parts).unwrap(),
+            bucket_and_key(&parts, header_str(&parts.headers, http::header::HOST)).unwrap(),
             ("bkt".to_owned(), "my key/x".to_owned())
         );
         let req = Request::builder()
@@ -1078,7 +1118,7 @@ mod tests {
             .unwrap();
         let (parts, ()) = req.into_parts();
         assert_eq!(
-            bucket_and_key(&parts).unwrap(),
+            bucket_and_key(&parts, header_str(&parts.headers, http::header::HOST)).unwrap(),
             ("bkt".to_owned(), "a/b+c".to_owned())
         );
     }
