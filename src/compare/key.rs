@@ -185,7 +185,7 @@ impl GroupKey {
             raw.push('-');
             raw.push_str(s);
         }
-        crate::report::slug(&raw)
+        crate::render::slug(&raw)
     }
 }
 

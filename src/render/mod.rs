@@ -21,6 +21,35 @@ pub(crate) mod grid;
 
 use std::path::{Path, PathBuf};
 
+/// Longest slug: chart file names (`sockets-tls-resumed-<slug>.svg` and the like) stay far
+/// below the 255 bytes a file name may have, however long a group's scenario text is.
+const SLUG_MAX: usize = 96;
+
+/// Lowercase ASCII letters, digits and single dashes; one longer than [`SLUG_MAX`] is cut at a
+/// dash and ends with a hash of the whole text, so that two long names that differ only at
+/// their ends stay apart, the same in every run.
+pub(crate) fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-');
+    if out.len() <= SLUG_MAX {
+        return out.to_owned();
+    }
+    // FNV-1a: stable across runs and Rust versions, unlike std's hasher.
+    let hash = out.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let head = &out[..SLUG_MAX - 9];
+    let head = head.rsplit_once('-').map_or(head, |(h, _)| h);
+    format!("{head}-{hash:08x}")
+}
+
 /// The stylesheet both pages include, so the comparison looks like the report.
 pub(crate) const STYLE_CSS: &str = include_str!("style.css");
 

@@ -162,7 +162,7 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
             } else {
                 String::new()
             };
-            let base = slug(&format!(
+            let base = crate::render::slug(&format!(
                 "{sdk}{}-{}-{}-{}-{}",
                 g.key.pool,
                 g.key.pattern,
@@ -180,35 +180,6 @@ pub(crate) fn groups(run: &RunFile) -> Vec<Group<'_>> {
         }
     }
     groups
-}
-
-/// Longest slug: chart file names (`sockets-tls-resumed-<slug>.svg` and the like) stay far
-/// below the 255 bytes a file name may have, however long a group's scenario text is.
-const SLUG_MAX: usize = 96;
-
-/// Lowercase ASCII letters, digits and single dashes; one longer than [`SLUG_MAX`] is cut at a
-/// dash and ends with a hash of the whole text, so that two long names that differ only at
-/// their ends stay apart, the same in every run.
-pub(crate) fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for ch in s.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_matches('-');
-    if out.len() <= SLUG_MAX {
-        return out.to_owned();
-    }
-    // FNV-1a: stable across runs and Rust versions, unlike std's hasher.
-    let hash = out.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    let head = &out[..SLUG_MAX - 9];
-    let head = head.rsplit_once('-').map_or(head, |(h, _)| h);
-    format!("{head}-{hash:08x}")
 }
 
 impl Group<'_> {

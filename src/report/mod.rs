@@ -26,7 +26,6 @@
 
 mod charts;
 mod group;
-pub(crate) use group::slug;
 mod page;
 mod sdks;
 
