@@ -634,7 +634,10 @@ fn push_costs(
             let _ = write!(s, " From {from} requests fail.");
         }
     } else if !measured_beyond && r.verdict == Verdict::Knee {
-        let _ = write!(s, " Nothing above {knee} was measured.");
+        // Above Infinity there is nothing to measure.
+        if r.knee_max_sockets.is_some() {
+            let _ = write!(s, " Nothing above {knee} was measured.");
+        }
     } else if !beyond_exists && r.verdict == Verdict::Knee {
         let _ = write!(
             s,

@@ -117,6 +117,14 @@ fn a_knee_at_the_largest_value_measured_says_nothing_above_it_was() {
         r.reason
     );
     assert!(!r.reason.contains("cost nothing"), "{}", r.reason);
+    // A knee at Infinity has nothing above it to be measured, and says nothing of it.
+    let points = curve(&[
+        (Some(10), &[500.0, 510.0, 490.0]),
+        (None, &[1000.0, 990.0, 1012.0]),
+    ]);
+    let r = only(&points);
+    assert_eq!(r.knee_max_sockets, None);
+    assert!(!r.reason.contains("Nothing above"), "{}", r.reason);
 }
 
 /// The example: a prefix write limit of 250/s, batch 100.
