@@ -34,7 +34,7 @@
 use std::time::Duration;
 
 use poolsweep::modes::ClientMode;
-use poolsweep::sut::CredentialKind;
+use poolsweep::sut::{CredentialKind, Sdk};
 use poolsweep::sweep::{ChildMock, Server, SweepConfig};
 use poolsweep::workload::Pattern;
 
@@ -117,14 +117,20 @@ fn grid(scale: Scale, batch: u32) -> (Vec<u32>, u64) {
 
 pub(crate) fn define(b: &Bench, rsa: &Server) {
     let reps = crate::support::repetitions(b.scale);
-    let sweep = |name: &str, server: &Server, config: &SweepConfig, batch: u32, values: &[u32]| {
-        let points: Vec<_> = values
-            .iter()
-            .map(|&ms| {
-                let spec = Bench::spec(ClientMode::Shared, batch, Some(ms));
-                (server, config.clone(), spec)
-            })
-            .collect();
+    // A shared client of each of `sdks` at each of `values`.
+    let sweep = |name: &str,
+                 server: &Server,
+                 config: &SweepConfig,
+                 batch: u32,
+                 values: &[u32],
+                 sdks: &[Sdk]| {
+        let mut points = Vec::new();
+        for &sdk in sdks {
+            for &ms in values {
+                let spec = Bench::sdk_spec(sdk, ClientMode::Shared, batch, Some(ms));
+                points.push((server, config.clone(), spec));
+            }
+        }
         b.measure(name, reps, &points);
     };
 
@@ -138,7 +144,15 @@ pub(crate) fn define(b: &Bench, rsa: &Server) {
     config.pattern = Pattern::Window;
     config.profile_overrides.write_rps = Some(WRITE_RPS);
     config.scenario = Some(write_limit_scenario());
-    sweep("too_many/write_limit", &b.server, &config, WINDOW, &values);
+    let poolsweep = [Sdk::Poolsweep];
+    sweep(
+        "too_many/write_limit",
+        &b.server,
+        &config,
+        WINDOW,
+        &values,
+        &poolsweep,
+    );
 
     // Bursts with idle closes, on the RSA server, poolsweep's client and js-v3's.
     let (values, objects) = grid(b.scale, BATCH);
@@ -148,14 +162,14 @@ pub(crate) fn define(b: &Bench, rsa: &Server) {
     config.profile_overrides.ttfb_median_ms = Some(BURST_TTFB_MEDIAN_MS);
     config.profile_overrides.ttfb_p99_ms = Some(BURST_TTFB_P99_MS);
     config.scenario = Some(bursty_scenario());
-    let mut points = Vec::new();
-    for sdk in b.sdks() {
-        for &ms in &values {
-            let spec = Bench::sdk_spec(sdk, ClientMode::Shared, BATCH, Some(ms));
-            points.push((rsa, config.clone(), spec));
-        }
-    }
-    b.measure("too_many/bursty_idle_close", reps, &points);
+    sweep(
+        "too_many/bursty_idle_close",
+        rsa,
+        &config,
+        BATCH,
+        &values,
+        &b.sdks(),
+    );
 
     // The mock in a process of its own keeps its own limit; the client's is lowered.
     let child = match ChildMock::spawn(std::path::Path::new(env!("CARGO_BIN_EXE_poolsweep")), 1) {
@@ -177,7 +191,14 @@ pub(crate) fn define(b: &Bench, rsa: &Server) {
         eprintln!("cargo bench: the EMFILE scenario is skipped: RLIMIT_NOFILE cannot be read");
         return;
     };
-    sweep("too_many/fd_limit", &server, &config, BATCH, &values);
+    sweep(
+        "too_many/fd_limit",
+        &server,
+        &config,
+        BATCH,
+        &values,
+        &poolsweep,
+    );
     let _ = rlimit::Resource::NOFILE.set(restore.0, restore.1);
 }
 

@@ -154,14 +154,7 @@ impl Cli {
         if let Some(seed) = self.seed {
             p.seed = seed;
         }
-        for l in [&mut p.read_latency, &mut p.write_latency] {
-            if let Some(m) = self.ttfb_median_ms {
-                l.median_ms = m;
-            }
-            if let Some(q) = self.ttfb_p99_ms {
-                l.p99_ms = q;
-            }
-        }
+        p.set_ttfb(self.ttfb_median_ms, self.ttfb_p99_ms);
         if self.bandwidth.is_some() {
             p.bandwidth_mb_per_s = self.bandwidth;
         }

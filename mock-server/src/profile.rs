@@ -307,6 +307,19 @@ impl Profile {
         }
     }
 
+    /// Sets the median and 99th percentile of the time to first byte's log-normal part, of
+    /// reads and writes alike (`None` keeps the profile's); the fixed part stays.
+    pub fn set_ttfb(&mut self, median_ms: Option<f64>, p99_ms: Option<f64>) {
+        for l in [&mut self.read_latency, &mut self.write_latency] {
+            if let Some(m) = median_ms {
+                l.median_ms = m;
+            }
+            if let Some(q) = p99_ms {
+                l.p99_ms = q;
+            }
+        }
+    }
+
     /// A preset by name.
     pub fn preset(name: &str) -> Option<Self> {
         match name {

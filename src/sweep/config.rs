@@ -132,14 +132,7 @@ impl ProfileOverrides {
         if let Some(ms) = self.idle_timeout_ms {
             p.connections.idle_timeout_ms = ms;
         }
-        for l in [&mut p.read_latency, &mut p.write_latency] {
-            if let Some(ms) = self.ttfb_median_ms {
-                l.median_ms = ms;
-            }
-            if let Some(ms) = self.ttfb_p99_ms {
-                l.p99_ms = ms;
-            }
-        }
+        p.set_ttfb(self.ttfb_median_ms, self.ttfb_p99_ms);
         p.name = self.label(name);
         Some(p)
     }
@@ -296,15 +289,19 @@ impl SweepConfig {
     }
 
     /// Checks that every profile names a preset of the embedded mock (an external endpoint
-    /// has no profile to set).
+    /// has no profile to set) and is still valid with the overrides applied (e.g. a
+    /// `--ttfb-p99-ms` alone below the preset's median).
     pub fn validate_presets(&self) -> Result<(), String> {
         for p in &self.profiles {
-            if mock_s3::Profile::preset(p).is_none() {
+            let Some(profile) = self.profile_overrides.apply(p) else {
                 return Err(format!(
                     "--profile {p}: unknown; presets are {}",
                     mock_s3::profile::PRESETS.join(", ")
                 ));
-            }
+            };
+            profile
+                .validate()
+                .map_err(|e| format!("--profile {}: {e}", profile.name))?;
         }
         Ok(())
     }
@@ -374,6 +371,14 @@ mod tests {
             ..SweepConfig::default()
         };
         assert!(c.validate_presets().unwrap_err().contains("presets"));
+        // An override alone can leave a preset invalid: s3-like's write median is 20 ms.
+        let mut c = SweepConfig::default();
+        c.profile_overrides.ttfb_p99_ms = Some(6.0);
+        let e = c.validate_presets().unwrap_err();
+        assert!(
+            e.contains("s3-like,ttfb-p99-ms=6") && e.contains("below median"),
+            "{e}"
+        );
         assert!(bad(&|c| c.bucket = "A_B".into()).contains("bucket"));
         assert!(bad(&|c| c.repetitions = 0).contains("repetitions"));
         assert!(bad(&|c| c.sdks.clear()).contains("--sdk"));

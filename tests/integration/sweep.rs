@@ -505,6 +505,7 @@ fn invalid_flags_are_rejected_before_any_work() {
             &["--ttfb-median-ms", "9", "--ttfb-p99-ms", "5"][..],
             "below --ttfb-median-ms",
         ),
+        (&["--ttfb-p99-ms", "6"][..], "below median"),
         (
             &["--endpoint", "https://127.0.0.1:9", "--ttfb-median-ms", "5"][..],
             "not --endpoint",
